@@ -1,0 +1,7 @@
+"""gmlib: the companion library of the open course on generative models."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,188 @@
+"""The benchmark harness: every model of the course on the same digits protocol.
+
+An entry says how to build and train one model on the training split; the harness times the
+training, evaluates the test log-likelihood with the entry's own estimator (exact `log_prob`
+by default, an importance-weighted bound for latent-variable models), and returns one `Row`.
+The book's leaderboard is written from these rows, never typed in.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gmlib.data import digits
+from gmlib.metrics import bits_per_dim, dataset_log_likelihood
+from gmlib.utils import count_parameters, get_device, seed_everything
+
+__all__ = ["FAMILIES", "TRACKS", "BenchContext", "BenchEntry", "Row", "entries", "get_entry",
+           "register", "run", "run_entry"]
+
+FAMILIES = ("baseline", "mixture", "linear", "autoregressive", "vae", "flow", "gan", "ebm",
+            "diffusion")
+TRACKS = ("17-level", "binary")
+N_DIMS = 64
+# Modules whose import registers entries; each model issue adds its own.
+ENTRY_MODULES = ("gmlib.bench.baselines",)
+
+
+@dataclass(frozen=True)
+class BenchContext:
+    """What an entry gets: the data of its track, the device and the seed."""
+
+    train: Tensor
+    val: Tensor
+    test: Tensor
+    device: torch.device
+    seed: int
+
+
+@dataclass(frozen=True)
+class BenchEntry:
+    """One leaderboard line: how to train a model, and how to score the test set.
+
+    Attributes:
+        train: `ctx -> model`, trained on `ctx.train` (and `ctx.val` for early stopping).
+        score: `(model, x) -> (B,)` log-likelihoods or bounds in nats; None means
+            `model.log_prob`; for models with no likelihood set `has_likelihood=False`.
+        fast: trains in a few seconds, so the tests re-run it to check the stored results.
+    """
+
+    name: str
+    family: str
+    track: str
+    description: str
+    train: Callable[[BenchContext], nn.Module]
+    score: Callable[[nn.Module, Tensor], Tensor] | None = None
+    has_likelihood: bool = True
+    fast: bool = False
+
+
+@dataclass
+class Row:
+    """One result; the keys are the JSON schema of `python -m gmlib.bench --json`."""
+
+    name: str
+    family: str
+    track: str
+    params: int
+    train_seconds: float
+    test_nll: float | None
+    bits_per_dim: float | None
+    fdd: float | None = None
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        row = asdict(self)
+        row.pop("extra")
+        return row
+
+
+_ENTRIES: dict[str, BenchEntry] = {}
+_LOADED = False
+
+
+def register(entry: BenchEntry) -> BenchEntry:
+    """Add an entry to the registry (names are unique)."""
+    if entry.family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}; got {entry.family!r}")
+    if entry.track not in TRACKS:
+        raise ValueError(f"track must be one of {TRACKS}; got {entry.track!r}")
+    if entry.name in _ENTRIES:
+        raise ValueError(f"a bench entry named {entry.name!r} is already registered")
+    _ENTRIES[entry.name] = entry
+    return entry
+
+
+def entries() -> dict[str, BenchEntry]:
+    """All registered entries, by name, in registration order."""
+    global _LOADED
+    if not _LOADED:
+        for module in ENTRY_MODULES:
+            importlib.import_module(module)
+        _LOADED = True
+    return dict(_ENTRIES)
+
+
+def get_entry(name: str) -> BenchEntry:
+    """The entry called `name`; ValueError listing the known names otherwise."""
+    known = entries()
+    if name not in known:
+        raise ValueError(f"unknown bench entry {name!r}; known entries: {', '.join(known)}")
+    return known[name]
+
+
+def context(track: str, *, device: str | torch.device = "cpu", seed: int = 0) -> BenchContext:
+    """The digits protocol for a track: 17-level grey values 0..16 or binarised pixels."""
+    if track not in TRACKS:
+        raise ValueError(f"track must be one of {TRACKS}; got {track!r}")
+    binary = track == "binary"
+    split = {s: digits(s, binarize=binary) for s in ("train", "val", "test")}
+    return BenchContext(split["train"], split["val"], split["test"], get_device(device), seed)
+
+
+def _n_parameters(model: nn.Module) -> int:
+    declared = getattr(model, "n_parameters", None)
+    return int(declared) if declared is not None else count_parameters(model)
+
+
+def run_entry(name: str, *, device: str | torch.device = "cpu", seed: int = 0) -> Row:
+    """Train and evaluate one entry on the digits test split."""
+    entry = get_entry(name)
+    ctx = context(entry.track, device=device, seed=seed)
+    seed_everything(seed)
+    start = time.perf_counter()
+    model = entry.train(ctx)
+    if ctx.device.type == "cuda":
+        torch.cuda.synchronize(ctx.device)
+    seconds = time.perf_counter() - start
+    test_nll = bpd = None
+    if entry.has_likelihood:
+        score = entry.score
+        fn = model.log_prob if score is None else (lambda x: score(model, x))
+        seed_everything(seed)  # stochastic bounds are reproducible too
+        log_lik = dataset_log_likelihood(fn, ctx.test.to(ctx.device))
+        test_nll = float(-log_lik.double().mean())
+        if not math.isfinite(test_nll):
+            raise ValueError(f"bench entry {name!r} gave a non-finite test NLL ({test_nll})")
+        bpd = bits_per_dim(test_nll, N_DIMS)
+    return Row(name=entry.name, family=entry.family, track=entry.track,
+               params=_n_parameters(model), train_seconds=seconds, test_nll=test_nll,
+               bits_per_dim=bpd, notes=entry.description)
+
+
+def run(names: list[str] | None = None, *, device: str | torch.device = "cpu", seed: int = 0,
+        progress: Callable[[str], None] | None = None) -> list[Row]:
+    """Run several entries (all of them by default), in registry order."""
+    selected = list(entries()) if not names else names
+    for name in selected:
+        get_entry(name)  # fail on a typo before anything trains
+    rows = []
+    for name in selected:
+        if progress is not None:
+            progress(name)
+        rows.append(run_entry(name, device=device, seed=seed))
+    return rows
+
+
+def environment(device: str | torch.device = "cpu") -> dict[str, Any]:
+    """Where the numbers were measured, stored beside them."""
+    resolved = get_device(device)
+    accelerator = torch.cuda.get_device_name(resolved) if resolved.type == "cuda" else None
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} CPU threads",
+        "device": str(resolved) if accelerator is None else f"{resolved} ({accelerator})",
+    }

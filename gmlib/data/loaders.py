@@ -1,0 +1,49 @@
+"""Turning tensors into reproducible mini-batch loaders."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from gmlib.validation import check_positive_int
+
+__all__ = ["as_dataset", "make_loader"]
+
+
+def as_dataset(data: Tensor | tuple[Tensor, ...] | list[Tensor] | Dataset,
+               name: str = "data") -> Dataset:
+    """A Dataset from a tensor, a tuple of tensors with one row per example, or a Dataset."""
+    if isinstance(data, Dataset):
+        return data
+    tensors = (data,) if isinstance(data, Tensor) else tuple(data) if isinstance(
+        data, tuple | list) else None
+    if tensors is None or not tensors or not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError(f"{name} must be a Tensor, a tuple of Tensors or a torch Dataset; "
+                        f"got {type(data).__name__}")
+    sizes = {t.shape[0] if t.dim() else -1 for t in tensors}
+    if len(sizes) != 1 or -1 in sizes:
+        raise ValueError(f"{name}: every tensor needs the same number of rows; got sizes "
+                         f"{[tuple(t.shape) for t in tensors]}")
+    if 0 in sizes:
+        raise ValueError(f"{name} is empty")
+    return TensorDataset(*tensors)
+
+
+def make_loader(data: Tensor | tuple[Tensor, ...] | Dataset, *, batch_size: int = 128,
+                shuffle: bool = True, seed: int | None = None,
+                drop_last: bool = False) -> DataLoader:
+    """A DataLoader whose shuffling is reproducible when `seed` is given.
+
+    A plain tensor yields batches that are tensors; a tuple `(x, c)` yields `[x, c]` pairs,
+    which `gmlib.train.fit` passes to conditional models as `loss(x, c=c)`.
+    """
+    check_positive_int(batch_size, "batch_size")
+    dataset = as_dataset(data)
+    generator = None
+    if shuffle and seed is not None:
+        generator = torch.Generator().manual_seed(seed)
+    single = isinstance(data, Tensor)
+    collate = (lambda rows: torch.stack([r[0] for r in rows])) if single else None
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
+                      drop_last=drop_last, collate_fn=collate)

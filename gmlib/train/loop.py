@@ -1,0 +1,207 @@
+"""`fit`: the one training loop of the course, for every model that defines `loss(x)`.
+
+It knows nothing about any model (the split of minGPT's Trainer and lucidrains' diffusion
+Trainer): a model computes its per-example loss, `fit` averages it over a mini-batch and
+steps the optimiser. Read it top to bottom: data, device, optimiser, epochs, validation,
+early stopping, best weights restored.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from gmlib.data.loaders import make_loader
+from gmlib.utils import get_device, seed_everything
+from gmlib.validation import check_positive_int
+
+__all__ = ["History", "fit"]
+
+Data = Tensor | tuple[Tensor, ...] | Dataset | DataLoader
+
+
+@dataclass
+class History:
+    """What happened during `fit`: losses per epoch (mean nats per example) and per step."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    step_loss: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    best_val_loss: float | None = None
+    epochs_run: int = 0
+    steps_run: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain types only, so it can be stored in a checkpoint or as JSON."""
+        return asdict(self)
+
+
+def _loader(data: Data, batch_size: int, shuffle: bool, seed: int | None) -> DataLoader:
+    if isinstance(data, DataLoader):
+        return data
+    return make_loader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+def _batch_loss(model: nn.Module, batch: Tensor | list[Tensor] | tuple[Tensor, ...],
+                device: torch.device) -> tuple[Tensor, int]:
+    """Mean loss of one batch; a `(x, c)` batch is a conditional model's `loss(x, c=c)`."""
+    if isinstance(batch, Tensor):
+        x, kwargs = batch.to(device), {}
+    elif isinstance(batch, list | tuple) and len(batch) == 1:
+        x, kwargs = batch[0].to(device), {}
+    elif isinstance(batch, list | tuple) and len(batch) == 2:
+        x, kwargs = batch[0].to(device), {"c": batch[1].to(device)}
+    else:
+        raise TypeError("each batch must be a Tensor x or a pair (x, c); got "
+                        f"{type(batch).__name__} of length {len(batch)}")
+    losses = model.loss(x, **kwargs)
+    if losses.dim() != 1 or losses.shape[0] != x.shape[0]:
+        raise ValueError(f"{type(model).__name__}.loss must return one value per example, "
+                         f"shape ({x.shape[0]},); got {tuple(losses.shape)}")
+    return losses.mean(), x.shape[0]
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for batch in loader:
+        loss, n = _batch_loss(model, batch, device)
+        total += float(loss) * n
+        count += n
+    return total / count
+
+
+def _progress_enabled(progress: bool) -> bool:
+    # GMLIB_PROGRESS=0 silences every bar (the book build and CI logs set it)
+    return progress and os.environ.get("GMLIB_PROGRESS", "1") != "0"
+
+
+def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
+        epochs: int = 10, max_steps: int | None = None, lr: float = 1e-3,
+        batch_size: int = 128, weight_decay: float = 0.0, grad_clip: float | None = None,
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        patience: int | None = None, min_delta: float = 0.0,
+        device: str | torch.device = "auto", seed: int | None = None, progress: bool = True,
+        callback: Callable[[int, nn.Module, History], None] | None = None) -> History:
+    """Train `model` by minimising the mean of `model.loss(x)` with mini-batch Adam.
+
+    Args:
+        model: any module with `loss(x)` (or `loss(x, c=c)`) returning one value per example.
+        train_data: a tensor x, a tuple (x, c) for conditional models, a Dataset or a
+            DataLoader.
+        val_data: the same kinds; when given, evaluated after every epoch, used for early
+            stopping, and the weights of the best epoch are restored at the end.
+        epochs: passes over `train_data`.
+        max_steps: stop after this many optimiser steps (whatever the epoch).
+        lr, weight_decay: of the optimiser (AdamW by default).
+        batch_size: examples per step when the data is not already a DataLoader.
+        grad_clip: clip the global gradient norm to this value.
+        optimizer: a factory `params -> Optimizer`, e.g. `lambda p: torch.optim.SGD(p, lr=0.1)`.
+        patience: stop when the validation loss has not improved by `min_delta` for this
+            many epochs (needs `val_data`).
+        device: "auto" (CUDA, MPS, CPU), or a device; the model is moved there.
+        seed: seeds everything first and the shuffling, for a reproducible run.
+        progress: show a tqdm bar (`GMLIB_PROGRESS=0` in the environment turns it off).
+        callback: called as `callback(epoch, model, history)` after every epoch.
+
+    Returns:
+        A `History` of the run. The model is left in eval mode on `device`.
+
+    Raises:
+        ValueError: bad arguments, or a loss that became NaN/inf (with the step it happened).
+    """
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    if max_steps is not None:
+        check_positive_int(max_steps, "max_steps")
+    if patience is not None:
+        check_positive_int(patience, "patience")
+        if val_data is None:
+            raise ValueError("patience (early stopping) needs val_data")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number; got {lr!r}")
+    if not callable(getattr(model, "loss", None)):
+        raise TypeError(f"{type(model).__name__} has no loss(x) method to minimise")
+
+    if seed is not None:
+        seed_everything(seed)
+    device = get_device(device)
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(f"{type(model).__name__} has no trainable parameters; fit it in "
+                         "closed form (its fit method) instead")
+    opt = (optimizer(params) if optimizer is not None
+           else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
+    train_loader = _loader(train_data, batch_size, True, seed)
+    val_loader = None if val_data is None else _loader(val_data, 512, False, None)
+
+    history = History()
+    best_state: dict[str, Tensor] | None = None
+    epochs_without_gain = 0
+    start = time.perf_counter()
+    bar = tqdm(range(epochs), desc=type(model).__name__, disable=not _progress_enabled(progress))
+    for epoch in bar:
+        model.train()
+        total, count = 0.0, 0
+        for batch in train_loader:
+            loss, n = _batch_loss(model, batch, device)
+            if not torch.isfinite(loss):
+                raise ValueError(f"the training loss became {loss.item()} at step "
+                                 f"{history.steps_run} (epoch {epoch}); lower lr or set "
+                                 "grad_clip")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                nn.utils.clip_grad_norm_(params, grad_clip)
+            opt.step()
+            value = loss.item()
+            history.step_loss.append(value)
+            history.steps_run += 1
+            total += value * n
+            count += n
+            if max_steps is not None and history.steps_run >= max_steps:
+                break
+        history.train_loss.append(total / count)
+        history.epochs_run = epoch + 1
+        postfix = {"train": f"{history.train_loss[-1]:.3f}"}
+
+        if val_loader is not None:
+            val = _evaluate(model, val_loader, device)
+            history.val_loss.append(val)
+            postfix["val"] = f"{val:.3f}"
+            if history.best_val_loss is None or val < history.best_val_loss - min_delta:
+                history.best_val_loss, history.best_epoch = val, epoch
+                best_state = copy.deepcopy(model.state_dict())
+                epochs_without_gain = 0
+            else:
+                epochs_without_gain += 1
+        bar.set_postfix(postfix)
+        if callback is not None:
+            callback(epoch, model, history)
+        if patience is not None and epochs_without_gain >= patience:
+            history.stopped_early = True
+            break
+        if max_steps is not None and history.steps_run >= max_steps:
+            break
+    bar.close()
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    history.seconds = time.perf_counter() - start
+    return history

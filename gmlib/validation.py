@@ -1,0 +1,132 @@
+"""Input checks shared by every model, with error messages that name what was expected.
+
+Every public entry point of gmlib validates its input with these helpers, so a wrong shape,
+a value outside a model's support or a NaN fails at once with a sentence a learner can act
+on, instead of a broadcasting error deep inside a network or, worse, a silently wrong number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "Support",
+    "check_event_shape",
+    "check_finite",
+    "check_positive_int",
+    "check_support",
+    "check_tensor",
+    "format_shape",
+]
+
+
+def format_shape(shape: Sequence[int | str]) -> str:
+    """`(batch, 1, 8, 8)`-style text for an error message."""
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def check_tensor(x: object, name: str = "x") -> Tensor:
+    """Raise TypeError unless `x` is a tensor; return it."""
+    if not isinstance(x, Tensor):
+        hint = " (convert it with torch.as_tensor)" if hasattr(x, "__array__") else ""
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__}{hint}")
+    return x
+
+
+def check_positive_int(n: object, name: str = "n") -> int:
+    """Raise ValueError unless `n` is an int >= 1 (bools are refused); return it."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{name} must be a positive int; got {n!r}")
+    return n
+
+
+def check_event_shape(x: Tensor, event_shape: Sequence[int], name: str = "x") -> Tensor:
+    """Check that `x` is a batch of events: shape `(batch, *event_shape)`.
+
+    Shapes:
+        x: (B, *event_shape)
+    """
+    check_tensor(x, name)
+    event_shape = tuple(event_shape)
+    expected = ("batch", *event_shape)
+    if x.dim() != len(event_shape) + 1 or tuple(x.shape[1:]) != event_shape:
+        hint = ""
+        if tuple(x.shape) == event_shape:
+            hint = f"; for a single example use {name}.unsqueeze(0)"
+        elif x.dim() >= 2 and x.shape[1:].numel() == torch.Size(event_shape).numel():
+            hint = f"; reshape it with {name}.reshape(-1, {', '.join(map(str, event_shape))})"
+        raise ValueError(
+            f"{name} must have shape {format_shape(expected)}; got {format_shape(tuple(x.shape))}"
+            f"{hint}"
+        )
+    return x
+
+
+def check_finite(x: Tensor, name: str = "x") -> Tensor:
+    """Raise ValueError if `x` holds NaN or infinite values."""
+    check_tensor(x, name)
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        n_bad = int((~torch.isfinite(x)).sum())
+        raise ValueError(f"{name} must hold finite values; got {n_bad} NaN or infinite entries")
+    return x
+
+
+@dataclass(frozen=True)
+class Support:
+    """The set of values a model's observations take.
+
+    Attributes:
+        kind: `"real"` (any finite value), `"binary"` ({0, 1}) or `"levels"` ({0, ..., K-1}).
+        n_levels: K for `"levels"` (2 for `"binary"`); None for `"real"`.
+    """
+
+    kind: str
+    n_levels: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("real", "binary", "levels"):
+            raise ValueError(
+                f"Support kind must be 'real', 'binary' or 'levels'; got {self.kind!r}")
+        if self.kind == "levels" and (self.n_levels is None or self.n_levels < 2):
+            raise ValueError(f"Support 'levels' needs n_levels >= 2; got {self.n_levels!r}")
+
+    @classmethod
+    def real(cls) -> Support:
+        return cls("real")
+
+    @classmethod
+    def binary(cls) -> Support:
+        return cls("binary", 2)
+
+    @classmethod
+    def levels(cls, n_levels: int) -> Support:
+        return cls("binary", 2) if n_levels == 2 else cls("levels", n_levels)
+
+    def __str__(self) -> str:
+        if self.kind == "real":
+            return "real values"
+        if self.kind == "binary":
+            return "binary values {0, 1}"
+        return f"integer levels {{0, ..., {self.n_levels - 1}}}"
+
+
+def check_support(x: Tensor, support: Support, name: str = "x") -> Tensor:
+    """Check that every entry of `x` lies in `support` (finite values in any case)."""
+    check_finite(x, name)
+    if support.kind == "real":
+        return x
+    n_levels = support.n_levels or 2  # "binary" and "levels" always carry n_levels
+    bad = (x < 0) | (x > n_levels - 1) | (x != torch.round(x))
+    if bool(bad.any()):
+        example = x[bad].flatten()[0].item()
+        what = "binarise it first (e.g. x > 8 for the digits)" if support.kind == "binary" else (
+            "quantise it to integers first")
+        raise ValueError(
+            f"{name} must hold {support}; got {int(bad.sum())} entries outside it "
+            f"(e.g. {example:g}); {what}"
+        )
+    return x

@@ -1,0 +1,183 @@
+"""Plots for the lectures: image grids, real-vs-generated panels, 2-D densities, curves.
+
+Models never plot; lectures call these. Images use a grey colour map with no interpolation,
+so every 8x8 pixel is seen as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gmlib.validation import check_positive_int, check_tensor
+
+if TYPE_CHECKING:  # matplotlib is imported lazily: importing gmlib must stay cheap
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from gmlib.train import History
+
+__all__ = ["density_grid", "density_heatmap", "image_grid", "make_grid", "plot_history",
+           "real_vs_generated", "scatter2d"]
+
+
+def _as_images(images: Tensor | np.ndarray) -> np.ndarray:
+    """(N, H, W) float array from (N, H, W), (N, 1, H, W) or (N, D) with D a square."""
+    array = images.detach().cpu().float().numpy() if isinstance(images, Tensor) else np.asarray(
+        images, dtype=np.float32)
+    if array.ndim == 4 and array.shape[1] == 1:
+        array = array[:, 0]
+    elif array.ndim == 2:
+        side = math.isqrt(array.shape[1])
+        if side * side != array.shape[1]:
+            raise ValueError(f"flat images need a square number of pixels; got {array.shape[1]}")
+        array = array.reshape(-1, side, side)
+    if array.ndim != 3:
+        raise ValueError("images must have shape (N, H, W), (N, 1, H, W) or (N, D); got "
+                         f"{tuple(array.shape)}")
+    return array
+
+
+def make_grid(images: Tensor | np.ndarray, *, nrow: int | None = None, pad: int = 1,
+              pad_value: float = np.nan) -> np.ndarray:
+    """Tile N images into one array, `nrow` images per row (a square-ish grid by default).
+
+    Padding is NaN so that it shows as the background, not as a grey level.
+
+    Shapes:
+        images: (N, H, W), (N, 1, H, W) or (N, D)
+        returns (rows * (H + pad) - pad, nrow * (W + pad) - pad)
+    """
+    array = _as_images(images)
+    n, h, w = array.shape
+    if n == 0:
+        raise ValueError("images is empty")
+    nrow = nrow or math.ceil(math.sqrt(n))
+    check_positive_int(nrow, "nrow")
+    rows = math.ceil(n / nrow)
+    grid = np.full((rows * (h + pad) - pad, nrow * (w + pad) - pad), pad_value, dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        grid[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = array[i]
+    return grid
+
+
+def image_grid(images: Tensor | np.ndarray, *, nrow: int | None = None, ax: Axes | None = None,
+               title: str | None = None, vmin: float | None = 0.0,
+               vmax: float | None = None) -> Axes:
+    """Show a grid of grey images (0 = black) without interpolation."""
+    import matplotlib.pyplot as plt
+
+    grid = make_grid(images, nrow=nrow)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    cmap = plt.get_cmap("gray").with_extremes(bad="white")  # padding (NaN) shows as white
+    ax.imshow(grid, cmap=cmap, interpolation="nearest", vmin=vmin,
+              vmax=vmax if vmax is not None else float(np.nanmax(grid)) or 1.0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def real_vs_generated(real: Tensor, generated: Tensor, *, n: int = 36,
+                      titles: Sequence[str] = ("Real (test set)", "Generated"),
+                      vmax: float | None = None) -> Figure:
+    """Two grids side by side, on one grey scale, so samples are judged against data."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4.2))
+    top = vmax if vmax is not None else float(max(real[:n].max(), generated[:n].max()))
+    image_grid(real[:n], ax=axes[0], title=titles[0], vmax=top)
+    image_grid(generated[:n], ax=axes[1], title=titles[1], vmax=top)
+    fig.tight_layout()
+    return fig
+
+
+def density_grid(log_prob: Callable[[Tensor], Tensor], *, xlim: tuple[float, float] = (-4, 4),
+                 ylim: tuple[float, float] = (-4, 4),
+                 resolution: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evaluate a 2-D log-density on a regular grid.
+
+    Returns:
+        `(xs, ys, log_density)` with log_density of shape (resolution, resolution), rows
+        indexed by y.
+    """
+    check_positive_int(resolution, "resolution")
+    xs = torch.linspace(*xlim, resolution)
+    ys = torch.linspace(*ylim, resolution)
+    gx, gy = torch.meshgrid(xs, ys, indexing="xy")
+    points = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+    with torch.no_grad():
+        values = log_prob(points)
+    check_tensor(values, "log_prob(points)")
+    return xs.numpy(), ys.numpy(), values.detach().cpu().reshape(resolution, resolution).numpy()
+
+
+def density_heatmap(log_prob: Callable[[Tensor], Tensor], *, xlim: tuple[float, float] = (-4, 4),
+                    ylim: tuple[float, float] = (-4, 4), resolution: int = 200,
+                    samples: Tensor | None = None, ax: Axes | None = None,
+                    title: str | None = None) -> Axes:
+    """Heat map of exp(log_prob) over a 2-D box, optionally with samples on top."""
+    import matplotlib.pyplot as plt
+
+    _, _, log_density = density_grid(log_prob, xlim=xlim, ylim=ylim, resolution=resolution)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(np.exp(log_density), origin="lower", extent=(*xlim, *ylim), cmap="viridis",
+              interpolation="nearest", aspect="equal")
+    if samples is not None:
+        pts = samples.detach().cpu().numpy()
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, c="white", alpha=0.5)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def scatter2d(points: Tensor, *, ax: Axes | None = None, title: str | None = None,
+              s: float = 2.0, lim: float | None = 4.0) -> Axes:
+    """Scatter plot of 2-D points with equal axes."""
+    import matplotlib.pyplot as plt
+
+    pts = points.detach().cpu().numpy()
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2); got {tuple(pts.shape)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    ax.scatter(pts[:, 0], pts[:, 1], s=s, alpha=0.6)
+    if lim is not None:
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history: History, *, ax: Axes | None = None,
+                 ylabel: str = "loss (nats per example)") -> Axes:
+    """Training and validation loss per epoch."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    epochs = np.arange(1, len(history.train_loss) + 1)
+    ax.plot(epochs, history.train_loss, label="train")
+    if history.val_loss:
+        ax.plot(epochs[: len(history.val_loss)], history.val_loss, label="validation")
+    if history.best_epoch is not None:
+        ax.axvline(history.best_epoch + 1, color="grey", linestyle=":", label="best epoch")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax

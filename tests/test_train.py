@@ -1,0 +1,144 @@
+import math
+
+import pytest
+import torch
+from torch import Tensor
+
+from gmlib.train import History, fit, load_checkpoint, save_checkpoint
+
+from .conftest import DiagonalGaussian
+
+
+def _data(n: int = 512) -> Tensor:
+    return torch.randn(n, 2) * torch.tensor([0.5, 2.0]) + torch.tensor([1.0, -3.0])
+
+
+def test_fit_learns_a_gaussian_by_maximum_likelihood(device, seed):
+    model = DiagonalGaussian(2)
+    data = _data()
+    # full-batch Adam on the training set, validated on the same set: converges to the MLE
+    history = fit(model, data, val_data=data, epochs=300, lr=0.05, batch_size=512,
+                  device=device, seed=0)
+    assert isinstance(history, History)
+    assert history.epochs_run == 300 and len(history.val_loss) == 300
+    assert history.train_loss[-1] < history.train_loss[0]
+    # maximum likelihood for a Gaussian: the sample mean and (biased) standard deviation
+    assert torch.allclose(model.mu.cpu(), data.mean(0), atol=1e-2)
+    assert torch.allclose(model.log_sigma.exp().cpu(), data.std(0, correction=0), rtol=1e-2)
+    assert model.mu.device.type == device.type and not model.training
+
+
+def test_fit_is_reproducible_with_a_seed():
+    runs, data = [], _data()
+    for _ in range(2):
+        model = DiagonalGaussian(2)
+        fit(model, data, epochs=3, seed=7, device="cpu")
+        runs.append(model.mu.detach().clone())
+    assert torch.equal(runs[0], runs[1])
+
+
+def test_early_stopping_restores_the_best_weights(seed):
+    model = DiagonalGaussian(2)
+    snapshots = {}
+
+    def remember(epoch, m, history):
+        snapshots[epoch] = m.mu.detach().clone()
+
+    # a huge learning rate makes validation loss bounce, so early stopping must kick in
+    history = fit(model, _data(), val_data=_data(128), epochs=200, lr=3.0, patience=3,
+                  callback=remember, device="cpu", seed=0)
+    assert history.stopped_early and history.epochs_run < 200
+    assert history.best_val_loss == min(history.val_loss)
+    assert torch.equal(model.mu.detach(), snapshots[history.best_epoch])
+
+
+def test_max_steps_and_conditional_batches(seed):
+    class Conditional(DiagonalGaussian):
+        def loss(self, x, c=None):
+            assert c is not None and c.shape == (x.shape[0],)
+            return -self.log_prob(x)
+
+    history = fit(Conditional(2), (_data(100), torch.arange(100)), epochs=10, max_steps=5,
+                  batch_size=10, device="cpu")
+    assert history.steps_run == 5 and len(history.step_loss) == 5
+
+
+def test_history_is_plain_data():
+    history = History(train_loss=[1.0], best_epoch=0)
+    assert history.as_dict()["train_loss"] == [1.0]
+
+
+def test_a_diverging_loss_is_reported_with_its_step():
+    model = DiagonalGaussian(2)
+    with torch.no_grad():
+        model.log_sigma.fill_(-1e4)  # sigma underflows to 0: the loss is infinite
+    with pytest.raises(ValueError, match=r"training loss became (inf|nan) at step 0"):
+        fit(model, _data(), epochs=1, device="cpu")
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"epochs": 0}, ValueError, "epochs must be a positive int"),
+    ({"lr": -1.0}, ValueError, "lr must be a positive number"),
+    ({"patience": 2}, ValueError, "patience .early stopping. needs val_data"),
+    ({"batch_size": 0}, ValueError, "batch_size must be a positive int"),
+])
+def test_fit_argument_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        fit(DiagonalGaussian(2), _data(), **kwargs)
+
+
+def test_fit_needs_a_loss_and_parameters():
+    with pytest.raises(TypeError, match="has no loss"):
+        fit(torch.nn.Linear(2, 2), _data())
+
+    class Frozen(DiagonalGaussian):
+        def __init__(self):
+            super().__init__(2)
+            self.requires_grad_(False)
+
+    with pytest.raises(ValueError, match="has no trainable parameters"):
+        fit(Frozen(), _data(), device="cpu")
+
+
+def test_fit_checks_the_loss_shape():
+    class Scalar(DiagonalGaussian):
+        def loss(self, x):
+            return -self.log_prob(x).mean()
+
+    with pytest.raises(ValueError, match=r"loss must return one value per example"):
+        fit(Scalar(2), _data(), epochs=1, device="cpu")
+
+
+def test_checkpoint_round_trip(tmp_path, seed):
+    model = DiagonalGaussian(2)
+    opt = torch.optim.Adam(model.parameters())
+    fit(model, _data(), epochs=2, device="cpu")
+    path = save_checkpoint(tmp_path / "run" / "model.pt", model, hparams={"dim": 2},
+                           step=17, optimizer=opt, extra={"history": {"loss": [1.0, 0.5]}})
+    other = DiagonalGaussian(2)
+    payload = load_checkpoint(path, other, optimizer=torch.optim.Adam(other.parameters()))
+    assert torch.equal(other.mu, model.mu)
+    assert payload["hparams"] == {"dim": 2} and payload["step"] == 17
+    assert payload["model_class"] == "DiagonalGaussian"
+    assert payload["extra"]["history"]["loss"] == [1.0, 0.5]
+
+
+def test_checkpoint_errors(tmp_path):
+    model = DiagonalGaussian(2)
+    with pytest.raises(TypeError, match=r"hparams\['f'\] must hold plain values"):
+        save_checkpoint(tmp_path / "a.pt", model, hparams={"f": math.sin})
+    with pytest.raises(ValueError, match="step must be a non-negative int"):
+        save_checkpoint(tmp_path / "a.pt", model, step=-1)
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        load_checkpoint(tmp_path / "missing.pt")
+    torch.save({"weights": 1}, tmp_path / "foreign.pt")
+    with pytest.raises(ValueError, match="is not a gmlib checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+    path = save_checkpoint(tmp_path / "b.pt", model)
+    with pytest.raises(ValueError, match="holds a DiagonalGaussian; got a Linear"):
+        load_checkpoint(path, torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="holds no optimizer state"):
+        load_checkpoint(path, optimizer=torch.optim.Adam(model.parameters()))
+    (tmp_path / "junk.pt").write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="not a checkpoint that loads safely"):
+        load_checkpoint(tmp_path / "junk.pt")

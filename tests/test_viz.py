@@ -1,0 +1,58 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from gmlib.data import digits, two_moons
+from gmlib.train import History
+from gmlib.viz import (
+    density_grid,
+    density_heatmap,
+    image_grid,
+    make_grid,
+    plot_history,
+    real_vs_generated,
+    scatter2d,
+)
+
+
+def test_make_grid_shape_and_padding():
+    grid = make_grid(torch.ones(10, 1, 8, 8), nrow=4)
+    assert grid.shape == (3 * 9 - 1, 4 * 9 - 1)
+    assert np.isnan(grid[8, 0]) and grid[0, 0] == 1.0
+    assert make_grid(torch.zeros(4, 64)).shape == (17, 17)  # flat images, square grid
+
+
+def test_make_grid_errors():
+    with pytest.raises(ValueError, match="square number of pixels"):
+        make_grid(torch.zeros(2, 10))
+    with pytest.raises(ValueError, match="images is empty"):
+        make_grid(torch.zeros(0, 8, 8))
+    with pytest.raises(ValueError, match=r"must have shape \(N, H, W\)"):
+        make_grid(torch.zeros(2, 3, 8, 8))
+
+
+def test_plots_draw_without_error():
+    x = digits("test")
+    ax = image_grid(x[:16], title="digits")
+    assert ax.get_title() == "digits"
+    fig = real_vs_generated(x, x.flip(0), n=9)
+    assert len(fig.axes) == 2
+    gaussian = torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2))
+    ax = density_heatmap(gaussian.log_prob, resolution=50, samples=two_moons(100))
+    assert ax.get_xlabel() == "$x_1$"
+    scatter2d(two_moons(50))
+    plot_history(History(train_loss=[3.0, 2.0], val_loss=[3.5, 2.5], best_epoch=1))
+    plt.close("all")
+
+
+def test_density_grid_is_normalised_for_a_gaussian():
+    gaussian = torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2))
+    xs, ys, log_density = density_grid(gaussian.log_prob, resolution=201)
+    cell = (xs[1] - xs[0]) * (ys[1] - ys[0])
+    assert float(np.exp(log_density).sum() * cell) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_scatter_checks_its_input():
+    with pytest.raises(ValueError, match=r"points must have shape \(n, 2\)"):
+        scatter2d(torch.zeros(3, 3))
