@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,10 @@ class CheckResult:
     def __str__(self) -> str:
         mark = {"correct": "✅", "incorrect": "❌", "not attempted": "✏️", "error": "⚠️"}[
             self.status]
-        return f"{mark} Exercise {self.exercise} — {self.status}: {self.message}"
+        # wrapped to the width of a book page, so the verdict never scrolls sideways
+        body = textwrap.fill(self.message, width=84, initial_indent="   ",
+                             subsequent_indent="   ")
+        return f"{mark} Exercise {self.exercise}: {self.status}\n{body}"
 
 
 _REGISTRY: dict[str, Exercise] = {}

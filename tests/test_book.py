@@ -1,0 +1,102 @@
+"""The book's structure: every lecture listed, stored without outputs, and complete."""
+
+import re
+
+import pytest
+import yaml
+
+from .notebooks import LECTURES, ROOT, load, source
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [ch["file"] for part in toc["parts"] for ch in part["chapters"]]
+
+
+def test_toc_lists_exactly_the_lectures_that_exist():
+    listed = [f for f in _toc_files() if f.startswith("lectures/")]
+    assert listed == [f"lectures/{p.stem}" for p in LECTURES]
+    for entry in _toc_files():
+        assert (ROOT / f"{entry}.md").exists() or (ROOT / f"{entry}.ipynb").exists(), entry
+
+
+def test_toc_parts_follow_the_course_plan():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    captions = [part["caption"] for part in toc["parts"]]
+    plan = ["Part I: Foundations", "Part II: Deep generative models",
+            "Part III: Using generative models"]
+    present = [c for c in captions if c in plan]
+    assert present == sorted(present, key=plan.index)
+    assert toc["parts"][0].get("numbered") is True
+
+
+def test_repository_url_is_set_in_one_place():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    url = config["repository"]["url"]
+    assert url.startswith("https://")
+    assert config["launch_buttons"]["colab_url"] and config["launch_buttons"]["binderhub_url"]
+    assert (ROOT / "_config.yml").read_text().count(url) == 1
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_notebook_is_stored_without_outputs(path):
+    for index, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{path.name} cell {index} has stored outputs"
+            assert cell.get("execution_count") is None, f"{path.name} cell {index} was executed"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_lecture_has_the_required_parts(path):
+    cells = load(path)["cells"]
+    text = "\n".join(source(c) for c in cells)
+    first = source(cells[0])
+    assert first.startswith("# "), "the first cell must hold the title"
+    assert "Learning objectives" in first
+    assert "seed_everything(0)" in text and "get_device()" in text
+    assert "## Summary" in text and "## Exercises" in text and "## References" in text
+    assert ":::{exercise}" in text or "```{exercise}" in text
+    assert "from gmlib.exercises import check" in text
+    assert "{bibliography}" in text and f":keyprefix: l{path.stem[:2]}-" in text
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_citations_exist_and_use_the_lecture_prefix(path):
+    bib = (ROOT / "references.bib").read_text()
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+    text = "\n".join(source(c) for c in load(path)["cells"])
+    cited = re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text)
+    assert cited, f"{path.name} cites nothing"
+    prefix = f"l{path.stem[:2]}-"
+    for group in cited:
+        for key in group.split(","):
+            key = key.strip()
+            assert key.startswith(prefix), f"{key}: cite as {prefix}<key>"
+            assert key[len(prefix):] in keys, f"{key[len(prefix):]} is not in references.bib"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_figures_have_captions(path):
+    for index, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "code" and "plt.show()" in source(cell):
+            caption = cell["metadata"].get("mystnb", {}).get("figure", {}).get("caption")
+            assert caption, f"{path.name} cell {index} draws a figure without a caption"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_code_fits_the_book_page(path):
+    """Lines longer than 88 characters scroll sideways in the rendered book."""
+    for index, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "code":
+            for line in source(cell).splitlines():
+                assert len(line) <= 88, f"{path.name} cell {index}: {line[:60]}..."
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_exercises_are_titled_with_their_check_id(path):
+    """Book numbering (chapter.k) differs from lecture numbering, so titles carry the id."""
+    text = "\n".join(source(c) for c in load(path)["cells"])
+    titles = re.findall(r":::\{exercise\} (\S+) ·", text)
+    assert titles, "exercise titles must start with their id, e.g. '00.1 · Title'"
+    assert all(t.startswith(path.stem[:2] + ".") for t in titles)
+    assert text.count(":nonumber:") >= len(titles)
