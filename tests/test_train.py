@@ -142,3 +142,28 @@ def test_checkpoint_errors(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match="not a checkpoint that loads safely"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_fit_accepts_a_dataloader_and_rejects_odd_batches(seed):
+    from torch.utils.data import DataLoader
+
+    model = DiagonalGaussian(2)
+    history = fit(model, DataLoader(_data(64), batch_size=16), epochs=1, device="cpu")
+    assert history.steps_run == 4
+    triples = DataLoader(list(zip(_data(8), _data(8), _data(8), strict=True)), batch_size=4)
+    with pytest.raises(TypeError, match="each batch must be a Tensor x or a pair"):
+        fit(model, triples, epochs=1, device="cpu")
+
+
+def test_checkpoint_format_and_version_checks(tmp_path):
+    model = DiagonalGaussian(2)
+    with pytest.raises(TypeError, match="hparams keys must be strings"):
+        save_checkpoint(tmp_path / "a.pt", model, hparams={1: "x"})
+    path = save_checkpoint(tmp_path / "a.pt", model)
+    payload = torch.load(path, weights_only=True)
+    torch.save({**payload, "format": 99}, tmp_path / "future.pt")
+    with pytest.raises(ValueError, match="checkpoint format 99; this gmlib"):
+        load_checkpoint(tmp_path / "future.pt")
+    torch.save({**payload, "gmlib_version": "99.0.0"}, tmp_path / "old.pt")
+    with pytest.warns(UserWarning, match="was saved by gmlib 99.0.0"):
+        load_checkpoint(tmp_path / "old.pt", model)

@@ -107,3 +107,10 @@ def test_count_parameters():
 
 def test_glue_returns_the_value_outside_a_book_build():
     assert glue("x", math.pi) == math.pi
+
+
+def test_exceptions_fit_scikit_learn_habits():
+    from gmlib.exceptions import ConvergenceWarning, NotFittedError
+
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+    assert issubclass(ConvergenceWarning, UserWarning)
