@@ -13,7 +13,7 @@ import math
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -80,12 +80,9 @@ class Row:
     bits_per_dim: float | None
     fdd: float | None = None
     notes: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        row = asdict(self)
-        row.pop("extra")
-        return row
+        return asdict(self)
 
 
 _ENTRIES: dict[str, BenchEntry] = {}
