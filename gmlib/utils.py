@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import random
 from typing import Any
 
@@ -134,13 +133,11 @@ def glue(name: str, value: Any, *, display: bool = False) -> Any:
     """Store `value` for the book's text (myst-nb `glue`); a no-op outside a book build.
 
     Numbers quoted in a lecture's prose come from executed code through this function, so
-    they are never typed in. Outside Jupyter Book (plain Jupyter, Colab) nothing is stored.
+    they are never typed in. Where myst-nb is not installed (e.g. Colab) nothing is stored.
 
     Returns:
         `value`, so a cell can glue and use a number in one line.
     """
-    if os.environ.get("GMLIB_NO_GLUE"):
-        return value
     try:
         from myst_nb import glue as _myst_glue
     except ImportError:  # learners running the notebooks without the book tool chain

@@ -100,3 +100,20 @@ def test_exercises_are_titled_with_their_check_id(path):
     assert titles, "exercise titles must start with their id, e.g. '00.1 · Title'"
     assert all(t.startswith(path.stem[:2] + ".") for t in titles)
     assert text.count(":nonumber:") >= len(titles)
+
+
+def test_ci_runs_the_readme_commands():
+    """CI must call the README's quick-start commands, so what CI checks is what learners run."""
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in quick_start.strip().splitlines()]
+    assert commands == ["make book", "make test"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    for command in commands:
+        assert command in ci
+
+
+def test_course_map_links_every_lecture_that_exists():
+    intro = (ROOT / "intro.md").read_text()
+    for path in LECTURES:
+        assert f"(lectures/{path.name})" in intro, f"link {path.name} from the course map"
