@@ -117,3 +117,14 @@ def test_course_map_links_every_lecture_that_exists():
     intro = (ROOT / "intro.md").read_text()
     for path in LECTURES:
         assert f"(lectures/{path.name})" in intro, f"link {path.name} from the course map"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_solutions_live_only_in_the_exercises_section(path):
+    """A solution block outside the exercises would break the learner copy above them."""
+    cells = load(path)["cells"]
+    start = next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
+                 and "## Exercises" in source(c))
+    for index, cell in enumerate(cells[:start]):
+        assert "# BEGIN SOLUTION" not in source(cell), f"{path.name} cell {index}"
+        assert "{solution}" not in source(cell), f"{path.name} cell {index}"
