@@ -1,6 +1,5 @@
-"""Checks CI runs around the book build: `python .ci/checks.py outputs|figures|times`.
+"""Checks CI runs on what the book build produced: `python .ci/checks.py figures|times`.
 
-outputs  no committed lecture notebook holds outputs or execution counts
 figures  every captioned figure of every lecture is an image in the built HTML
 times    every lecture executed within its budget in the book build (status page table)
 """
@@ -14,12 +13,6 @@ from pathlib import Path
 
 LECTURES = sorted(Path("lectures").glob("[0-9][0-9]_*.ipynb"))
 BUDGET_SECONDS = 90.0
-
-
-def outputs() -> list[str]:
-    return [f"{nb} cell {i} holds outputs" for nb in LECTURES
-            for i, c in enumerate(json.loads(nb.read_text())["cells"])
-            if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
 
 
 def figures() -> list[str]:
@@ -52,7 +45,7 @@ def times() -> list[str]:
 
 
 if __name__ == "__main__":
-    checks = {"outputs": outputs, "figures": figures, "times": times}
+    checks = {"figures": figures, "times": times}
     if len(sys.argv) != 2 or sys.argv[1] not in checks:
         sys.exit(f"usage: python .ci/checks.py {'|'.join(checks)}")
     found = checks[sys.argv[1]]()
