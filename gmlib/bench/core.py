@@ -27,12 +27,12 @@ from gmlib.utils import count_parameters, get_device, seed_everything
 __all__ = ["FAMILIES", "TRACKS", "BenchContext", "BenchEntry", "Row", "entries", "get_entry",
            "register", "run", "run_entry"]
 
-FAMILIES = ("baseline", "mixture", "linear", "autoregressive", "vae", "flow", "gan", "ebm",
-            "diffusion")
+FAMILIES = ("baseline", "bayesnet", "mixture", "linear", "autoregressive", "vae", "flow", "gan",
+            "ebm", "diffusion")
 TRACKS = ("17-level", "binary")
 N_DIMS = 64
 # Modules whose import registers entries; each model issue adds its own.
-ENTRY_MODULES = ("gmlib.bench.baselines",)
+ENTRY_MODULES = ("gmlib.bench.baselines", "gmlib.bench.bayesnets")
 
 
 @dataclass(frozen=True)

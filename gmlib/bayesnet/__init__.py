@@ -1,0 +1,6 @@
+"""Bayesian networks over discrete variables, and naive Bayes (lectures 01-02)."""
+
+from gmlib.bayesnet.naive_bayes import NaiveBayes
+from gmlib.bayesnet.network import DiscreteBayesNet
+
+__all__ = ["DiscreteBayesNet", "NaiveBayes"]
