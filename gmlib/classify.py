@@ -142,9 +142,10 @@ def learning_curve(models: Mapping[str, Callable[[], Classifier]], x: Tensor, y:
     generator = torch.Generator().manual_seed(seed)
     result = {name: torch.zeros(len(sizes), repeats, dtype=torch.float64) for name in models}
     for i, size in enumerate(sizes):
-        for r in range(repeats):
+        # the whole training set is the same subset every time: fit it once
+        for r in range(1 if size == len(x) else repeats):
             subset = torch.randperm(len(x), generator=generator)[:size]
             for name, make in models.items():
                 model = make().fit(x[subset], y[subset])
-                result[name][i, r] = accuracy(model, x_test, y_test)
+                result[name][i, r:] = accuracy(model, x_test, y_test)
     return result

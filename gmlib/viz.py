@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # matplotlib is imported lazily: importing gmlib must stay ch
 
     from gmlib.train import History
 
-__all__ = ["density_grid", "density_heatmap", "image_grid", "make_grid", "plot_history",
-           "real_vs_generated", "scatter2d"]
+__all__ = ["density_grid", "density_heatmap", "draw_dag", "image_grid", "make_grid",
+           "plot_history", "real_vs_generated", "scatter2d"]
 
 
 def _as_images(images: Tensor | np.ndarray) -> np.ndarray:
@@ -180,4 +180,43 @@ def plot_history(history: History, *, ax: Axes | None = None,
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.legend()
+    return ax
+
+
+def draw_dag(parents: dict[str, Sequence[str]], positions: dict[str, tuple[float, float]], *,
+             ax: Axes | None = None, labels: dict[str, str] | None = None,
+             shaded: Sequence[str] = (), title: str | None = None) -> Axes:
+    """Draw a directed graph: one circle per variable, an arrow from each parent to its child.
+
+    Args:
+        parents: `{variable: [its parents]}`.
+        positions: `{variable: (x, y)}` in data coordinates.
+        labels: text shown in each node (default: the variable's name).
+        shaded: observed variables, drawn filled (the convention of graphical-model figures).
+    """
+    import matplotlib.pyplot as plt
+
+    missing = [v for v in parents if v not in positions]
+    if missing:
+        raise ValueError(f"positions has no (x, y) for {missing}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3))
+    labels = labels or {}
+    node_style = {"boxstyle": "circle,pad=0.35", "ec": "0.2", "lw": 1.2}
+    for child, its_parents in parents.items():
+        for parent in its_parents:
+            ax.annotate("", xy=positions[child], xytext=positions[parent],
+                        arrowprops={"arrowstyle": "-|>", "color": "0.25", "lw": 1.2,
+                                    "shrinkA": 16, "shrinkB": 16})
+    for v, (x, y) in positions.items():
+        color = "0.75" if v in shaded else "white"
+        ax.text(x, y, labels.get(v, v), ha="center", va="center", fontsize=10,
+                bbox={**node_style, "fc": color})
+    xs, ys = zip(*positions.values(), strict=True)
+    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
     return ax

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from gmlib.bayesnet import DiscreteBayesNet
+from gmlib.bayesnet import DiscreteBayesNet, sprinkler_network, student_network
 from gmlib.testing import chi_square_pvalue
 
 SPRINKLER = {"rain": [], "sprinkler": ["rain"], "wet": ["rain", "sprinkler"]}
@@ -165,3 +165,21 @@ def test_runs_on_every_device(device):
     assert x.device.type == device.type
     assert net.log_prob(x).device.type == device.type
     assert net.fit(x).query("rain", {"wet": 1}).device.type == device.type
+
+
+@pytest.mark.parametrize(("target", "evidence", "value", "textbook"), [
+    ("L", {}, 1, 0.502), ("L", {"I": 0}, 1, 0.389), ("L", {"I": 0, "D": 0}, 1, 0.513),
+    ("I", {"G": 2}, 1, 0.079), ("I", {"L": 0}, 1, 0.14), ("I", {"G": 2, "S": 1}, 1, 0.578),
+    ("D", {"G": 2}, 1, 0.629),
+])
+def test_student_network_reproduces_koller_and_friedman(target, evidence, value, textbook):
+    """The posteriors quoted in Koller & Friedman (2009), section 3.2.1.2, to their rounding."""
+    got = float(student_network().query(target, evidence)[value])
+    assert got == pytest.approx(textbook, abs=0.0006)
+
+
+def test_sprinkler_network_reproduces_the_classic_posteriors():
+    net = sprinkler_network()
+    assert float(net.query("sprinkler", {"wet": 1})[1]) == pytest.approx(0.4298, abs=1e-4)
+    assert float(net.query("rain", {"wet": 1})[1]) == pytest.approx(0.7079, abs=1e-4)
+    assert net.n_parameters == 1 + 2 + 2 + 4

@@ -8,6 +8,7 @@ from gmlib.train import History
 from gmlib.viz import (
     density_grid,
     density_heatmap,
+    draw_dag,
     image_grid,
     make_grid,
     plot_history,
@@ -56,3 +57,13 @@ def test_density_grid_is_normalised_for_a_gaussian():
 def test_scatter_checks_its_input():
     with pytest.raises(ValueError, match=r"points must have shape \(n, 2\)"):
         scatter2d(torch.zeros(3, 3))
+
+
+def test_draw_dag_draws_one_arrow_per_edge():
+    graph = {"a": [], "b": ["a"], "c": ["a", "b"]}
+    ax = draw_dag(graph, {"a": (0, 1), "b": (1, 1), "c": (0.5, 0)}, shaded=["c"], title="g")
+    assert len([t for t in ax.texts if t.get_text() == ""]) == 3  # arrows are empty annotations
+    assert {t.get_text() for t in ax.texts} >= {"a", "b", "c"}
+    with pytest.raises(ValueError, match=r"no \(x, y\) for \['c'\]"):
+        draw_dag(graph, {"a": (0, 0), "b": (1, 1)})
+    plt.close("all")

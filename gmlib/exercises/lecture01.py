@@ -1,0 +1,167 @@
+"""Checks for the exercises of lecture 01 (Probability for generative modelling)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gmlib.bayesnet import DiscreteBayesNet
+from gmlib.dag import check_dag
+from gmlib.data import digits
+from gmlib.discrete import categorical_mle, markov_chain_parameters
+from gmlib.exercises.core import Incorrect, exercise
+
+
+def _tensor(got: object, shape: tuple[int, ...], what: str) -> torch.Tensor:
+    if not isinstance(got, torch.Tensor) or tuple(got.shape) != shape:
+        found = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+        raise Incorrect(f"return a tensor of shape {what} = {shape}; got {found}")
+    return got.detach().double()
+
+
+@exercise("01.1", "Categorical MLE with Dirichlet smoothing")
+def _fit_categorical(answer: object) -> str:
+    x = torch.tensor([0, 2, 2, 3, 2, 0, 2])
+    for k, alpha in [(4, 0.0), (4, 1.0), (5, 0.5), (6, 2.0)]:
+        got = _tensor(answer(x, k, alpha), (k,), "(k,)")
+        want = categorical_mle(x[:, None], k, alpha=alpha)[0].double()
+        if torch.allclose(got, want, atol=1e-9):
+            continue
+        counts = torch.bincount(x, minlength=k).double()
+        if torch.allclose(got, (counts + alpha) / (len(x) + alpha), atol=1e-9) and alpha > 0:
+            raise Incorrect(f"k={k}, alpha={alpha}: the probabilities do not sum to one. Each "
+                            "of the k values gets alpha pseudo-counts, so divide by N + k alpha.")
+        if len(got) == k and torch.allclose(got, counts / len(x), atol=1e-9):
+            raise Incorrect(f"k={k}, alpha={alpha}: you returned the plain frequencies; add "
+                            "alpha to every count.")
+        raise Incorrect(f"k={k}, alpha={alpha}: expected {want.numpy().round(4)}; got "
+                        f"{got.numpy().round(4)}")
+    return "(N_k + alpha) / (N + k alpha): the posterior mean under a Dirichlet(alpha) prior, " \
+           "the plain MLE N_k / N when alpha = 0."
+
+
+@exercise("01.2", "Parameters of a Markov chain of order m")
+def _markov_parameters(answer: object) -> str:
+    for n, k, order in [(1, 2, 1), (5, 2, 1), (5, 2, 0), (6, 3, 2), (4, 2, 3), (4, 2, 7),
+                        (64, 17, 1), (10, 4, 3)]:
+        want = markov_chain_parameters(n, k, min(order, n - 1))
+        got = answer(n, k, order)
+        if got == want:
+            continue
+        if got == n * k**order * (k - 1):
+            raise Incorrect(f"n={n}, k={k}, order={order}: the first variables have fewer than "
+                            f"{order} predecessors, so their tables have fewer rows. Expected "
+                            f"{want}; got {got}.")
+        raise Incorrect(f"n={n}, k={k}, order={order}: expected {want}; got {got}. Variable i "
+                        "(from 1) has min(i - 1, order) parents, hence k^min(i-1, order) rows "
+                        "of k - 1 free numbers.")
+    return "order 0 is independence (n(k-1)), order 1 gives 2n - 1 for binary variables, and " \
+           "order n - 1 is the full chain rule, k^n - 1."
+
+
+@exercise("01.3", "Bayes' rule")
+def _posterior(answer: object) -> str:
+    cases = [
+        (torch.tensor([0.99, 0.01]), torch.tensor([0.05, 0.9])),  # a rare disease, a good test
+        (torch.tensor([0.5, 0.3, 0.2]), torch.tensor([0.1, 0.1, 0.8])),
+        (torch.tensor([0.25, 0.25, 0.25, 0.25]), torch.tensor([0.0, 0.2, 0.2, 0.6])),
+    ]
+    for prior, likelihood in cases:
+        got = _tensor(answer(prior, likelihood), tuple(prior.shape), "(C,)")
+        joint = (prior * likelihood).double()
+        want = joint / joint.sum()
+        if torch.allclose(got, want, atol=1e-9):
+            continue
+        if torch.allclose(got, joint, atol=1e-9):
+            raise Incorrect("you returned prior × likelihood, the joint p(c, evidence); divide "
+                            "by its sum, p(evidence), to get the posterior.")
+        raise Incorrect(f"prior {prior.tolist()}, likelihood {likelihood.tolist()}: expected "
+                        f"{want.numpy().round(4)}; got {got.numpy().round(4)}")
+    first = (0.01 * 0.9) / (0.01 * 0.9 + 0.99 * 0.05)
+    return f"p(c | e) = p(e | c) p(c) / sum_c' p(e | c') p(c'). A positive result of a 90 % " \
+           f"sensitive test for a 1 % disease still means only {first:.0%} probability of it."
+
+
+def _random_joint(n: int, seed: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    joint = torch.rand((2,) * n, generator=gen, dtype=torch.float64) + 0.05
+    return joint / joint.sum()
+
+
+@exercise("01.4", "The chain rule from a joint table")
+def _chain_rule(answer: object) -> str:
+    for n in (1, 2, 4):
+        joint = _random_joint(n, seed=n)
+        factors = answer(joint.clone())
+        if not isinstance(factors, list | tuple) or len(factors) != n:
+            raise Incorrect(f"for a joint over n={n} variables return a list of n factors; "
+                            f"got {type(factors).__name__} of length "
+                            f"{len(factors) if hasattr(factors, '__len__') else '?'}")
+        product = torch.ones((2,) * n, dtype=torch.float64)
+        for i, factor in enumerate(factors):
+            factor = _tensor(factor, (2,) * (i + 1), f"(2,) * {i + 1} for factor {i}")
+            if not torch.allclose(factor.sum(-1), torch.ones((), dtype=torch.float64)):
+                raise Incorrect(f"factor {i} is p(x_{i} | x_0..x_{i - 1}): each row (last "
+                                "axis) must sum to one; condition by dividing by the marginal "
+                                "of the parents.")
+            product = product * factor.reshape(factor.shape + (1,) * (n - i - 1))
+        if not torch.allclose(product, joint, atol=1e-12):
+            raise Incorrect(f"n={n}: the product of your factors is not the joint; factor i "
+                            "must be p(x_0..x_i) / p(x_0..x_{i-1}), both marginals of the joint.")
+    return "factor i divides the marginal of x_0..x_i by that of x_0..x_{i-1}; their product " \
+           "telescopes back to the joint: the chain rule holds for every distribution."
+
+
+@exercise("01.5", "Testing conditional independence")
+def _cmi(answer: object) -> str:
+    gen = torch.Generator().manual_seed(5)
+    # a Markov chain x -> y -> z: I(x; z | y) = 0 although x and z are dependent
+    px = torch.tensor([0.3, 0.7], dtype=torch.float64)
+    py_x = torch.tensor([[0.9, 0.1], [0.2, 0.8]], dtype=torch.float64)
+    pz_y = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], dtype=torch.float64)
+    chain = px[:, None, None] * py_x[:, :, None] * pz_y[None]
+    got = float(answer(chain.clone()))
+    if abs(got) > 1e-9:
+        raise Incorrect(f"for a Markov chain x -> y -> z the answer must be 0 (x ⊥ z | y); got "
+                        f"{got:.4g}")
+    for shape in [(2, 2, 2), (3, 2, 4)]:
+        joint = torch.rand(shape, generator=gen, dtype=torch.float64) + 0.01
+        joint = joint / joint.sum()
+        py = joint.sum((0, 2), keepdim=True)
+        pxy, pyz = joint.sum(2, keepdim=True), joint.sum(0, keepdim=True)
+        want = float((joint * (joint * py / (pxy * pyz)).log()).sum())
+        got = float(answer(joint.clone()))
+        if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-12):
+            continue
+        if math.isclose(got, want / math.log(2), rel_tol=1e-6):
+            raise Incorrect("that is the value in bits; the course reports nats (natural log).")
+        raise Incorrect(f"for a random joint of shape {shape}: expected {want:.6f} nats; got "
+                        f"{got:.6f}. Use I = sum p(x,y,z) log[p(x,y,z) p(y) / (p(x,y) p(y,z))].")
+    return "I(x; z | y) is zero exactly when x ⊥ z | y; on data it is never exactly zero, so " \
+           "its size tells how wrong a conditional-independence assumption is."
+
+
+@exercise("01.6", "A network with the left and upper neighbours as parents")
+def _neighbour_parents(answer: object) -> str:
+    graph = answer(8, 8)
+    if not isinstance(graph, dict) or len(graph) != 64:
+        raise Incorrect("return a dict with one entry per pixel, 64 for an 8x8 image")
+    try:
+        graph = check_dag(graph)
+    except (TypeError, ValueError) as error:
+        raise Incorrect(f"that is not a valid graph: {error}") from None
+    names = list(graph)
+    for i, name in enumerate(names):
+        r, c = divmod(i, 8)
+        want = {names[j] for j, ok in [(i - 1, c > 0), (i - 8, r > 0)] if ok}
+        if set(graph[name]) != want:
+            raise Incorrect(f"pixel {i} (row {r}, column {c}) should have the parents "
+                            f"{sorted(want)}; got {sorted(graph[name])}")
+    x = digits("train", binarize=True, flatten=True)
+    test = digits("test", binarize=True, flatten=True)
+    net = DiscreteBayesNet(graph, 2, alpha=0.5).fit(x)
+    nll = float(-net.log_prob(test).mean())
+    return f"with only {net.n_parameters} parameters this network reaches {nll:.2f} nats per " \
+           "test image. A raster-order Markov chain needs order 8, and thousands of " \
+           "parameters, to reach the pixel above: the right parents matter more than many."
