@@ -1,0 +1,85 @@
+"""Each checker of lecture 01 recognises the typical mistakes and says what is wrong."""
+
+import pytest
+import torch
+
+from gmlib.exercises import check
+
+
+def _verdict(exercise_id, answer):
+    return check(exercise_id, answer, quiet=True)
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda x, k, a: 1.0, "return a tensor of shape (k,)"),
+    (lambda x, k, a: (torch.bincount(x, minlength=k) + a) / (len(x) + a), "do not sum to one"),
+    (lambda x, k, a: torch.bincount(x, minlength=k) / len(x), "plain frequencies"),
+    (lambda x, k, a: torch.full((k,), 1 / k), "expected"),
+])
+def test_categorical_mle_mistakes(answer, hint):
+    verdict = _verdict("01.1", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda n, k, m: n * k**m * (k - 1), "fewer than"),
+    (lambda n, k, m: 2 * n - 1, "min(i - 1, order)"),
+])
+def test_markov_parameter_mistakes(answer, hint):
+    verdict = _verdict("01.2", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def test_bayes_rule_mistakes():
+    verdict = _verdict("01.3", lambda prior, likelihood: prior * likelihood)
+    assert verdict.status == "incorrect" and "divide by its sum" in verdict.message
+    verdict = _verdict("01.3", lambda prior, likelihood: likelihood / likelihood.sum())
+    assert verdict.status == "incorrect" and "expected" in verdict.message
+
+
+def _marginals(joint):
+    n = joint.dim()
+    return [joint.sum(tuple(range(i + 1, n))) if i < n - 1 else joint for i in range(n)]
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda joint: joint, "return a list of n factors"),
+    (lambda joint: _marginals(joint), "each row (last axis) must sum to one"),
+])
+def test_chain_rule_mistakes(answer, hint):
+    verdict = _verdict("01.4", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _cmi_bits(joint):
+    p_y = joint.sum((0, 2), keepdim=True)
+    ratio = joint * p_y / (joint.sum(2, keepdim=True) * joint.sum(0, keepdim=True))
+    return float((joint * ratio.log2()).sum())
+
+
+def _mutual_information(joint):  # forgets to condition: I(x; z)
+    p_xz = joint.sum(1)
+    return float((p_xz * (p_xz / (p_xz.sum(1, keepdim=True) * p_xz.sum(0))).log()).sum())
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_cmi_bits, "in bits"),
+    (_mutual_information, "must be 0"),
+])
+def test_conditional_mutual_information_mistakes(answer, hint):
+    verdict = _verdict("01.5", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def test_neighbour_parents_mistakes():
+    def left_only(h, w):
+        names = [f"p{i}" for i in range(h * w)]
+        return {n: [names[i - 1]] if i % w else [] for i, n in enumerate(names)}
+
+    verdict = _verdict("01.6", left_only)
+    assert verdict.status == "incorrect" and "should have the parents" in verdict.message
+    verdict = _verdict("01.6", lambda h, w: {"p0": ["p1"], "p1": ["p0"]})
+    assert verdict.status == "incorrect" and "one entry per pixel" in verdict.message
+    cyclic = {f"p{i}": [f"p{(i + 1) % 64}"] for i in range(64)}
+    verdict = _verdict("01.6", lambda h, w: cyclic)
+    assert verdict.status == "incorrect" and "not a valid graph" in verdict.message

@@ -1,0 +1,99 @@
+"""Each checker of lecture 02 recognises the typical mistakes and says what is wrong."""
+
+import math
+
+import pytest
+import torch
+
+from gmlib.exercises import check
+
+
+def _verdict(exercise_id, answer):
+    return check(exercise_id, answer, quiet=True)
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda g, k: sum(k[v] * math.prod(k[p] for p in ps) for v, ps in g.items()),
+     "k - 1 free entries"),
+    (lambda g, k: sum(k[v] - 1 for v in g), "product of its parents"),
+])
+def test_bn_parameter_mistakes(answer, hint):
+    verdict = _verdict("02.1", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _sorted_without_cycle_check(parents):
+    order, done = [], set()
+    for _ in range(len(parents)):
+        for v, ps in parents.items():
+            if v not in done and set(ps) <= done:
+                order.append(v)
+                done.add(v)
+    return order
+
+
+def _crashes_on_cycles(parents):
+    order = _sorted_without_cycle_check(parents)
+    if len(order) < len(parents):
+        raise KeyError("a variable never became ready")  # the wrong exception type
+    return order
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda g: list(g), "comes after its child"),
+    (lambda g: list(g)[:-1], "each variable once"),
+    (_sorted_without_cycle_check, "raise ValueError instead of returning"),
+    (lambda g: _crashes_on_cycles(g), "should raise ValueError"),
+])
+def test_topological_sort_mistakes(answer, hint):
+    verdict = _verdict("02.2", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _unnormalised(net, target, evidence):
+    posterior = net.query(target, evidence)
+    return posterior * 0.5
+
+
+def test_enumeration_mistakes():
+    verdict = _verdict("02.3", _unnormalised)
+    assert verdict.status == "incorrect" and "must sum to one" in verdict.message
+    verdict = _verdict("02.3", lambda net, t, e: net.query(t))  # ignores the evidence
+    assert verdict.status == "incorrect" and "expected" in verdict.message
+    verdict = _verdict("02.3", lambda net, t, e: 0.5)
+    assert verdict.status == "incorrect" and "one probability per value" in verdict.message
+
+
+def _product_of_probabilities(x, prior, probs):
+    likelihood = (probs[None] ** x[:, None] * (1 - probs[None]) ** (1 - x[:, None])).prod(-1)
+    joint = prior * likelihood
+    return joint / joint.sum(1, keepdim=True)
+
+
+def test_naive_bayes_mistakes():
+    verdict = _verdict("02.4", _product_of_probabilities)
+    assert verdict.status == "incorrect" and "underflows" in verdict.message
+    verdict = _verdict("02.4", lambda x, prior, probs: torch.softmax(x @ probs.log().T, 1))
+    assert verdict.status == "incorrect" and "differ" in verdict.message
+
+
+def _posterior_of_first(x, pi, mu, sigma):
+    log_n = torch.distributions.Normal(mu, sigma).log_prob(x[:, None])
+    log_joint = log_n + torch.tensor([1 - pi, pi], dtype=x.dtype).log()
+    return torch.softmax(log_joint, 1)[:, 0]
+
+
+def _no_normaliser(x, pi, mu, sigma):
+    log_n = -0.5 * ((x[:, None] - mu) / sigma) ** 2  # forgets -log sigma
+    log_joint = log_n + torch.tensor([1 - pi, pi], dtype=x.dtype).log()
+    return torch.softmax(log_joint, 1)[:, 1]
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_posterior_of_first, "p(z = 0 | x)"),
+    (_no_normaliser, "1/sigma factor"),
+    (lambda x, pi, mu, sigma: x[:3], "a tensor of shape"),
+])
+def test_responsibility_mistakes(answer, hint):
+    verdict = _verdict("02.5", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
