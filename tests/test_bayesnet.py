@@ -183,3 +183,12 @@ def test_sprinkler_network_reproduces_the_classic_posteriors():
     assert float(net.query("sprinkler", {"wet": 1})[1]) == pytest.approx(0.4298, abs=1e-4)
     assert float(net.query("rain", {"wet": 1})[1]) == pytest.approx(0.7079, abs=1e-4)
     assert net.n_parameters == 1 + 2 + 2 + 4
+
+
+def test_sprinkler_explaining_away_numbers_quoted_in_exercise_02_6():
+    net = sprinkler_network()
+    assert float(net.query("rain", {"wet": 1, "sprinkler": 1})[1]) == pytest.approx(
+        0.320, abs=5e-4)
+    assert net.d_separated("sprinkler", "rain", ["cloudy"])
+    assert not net.d_separated("sprinkler", "rain", ["cloudy", "wet"])
+    assert not net.d_separated("sprinkler", "rain")
