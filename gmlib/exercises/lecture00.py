@@ -7,17 +7,10 @@ import math
 import numpy as np
 import torch
 
+from gmlib.exercises.answers import expect_tensor
 from gmlib.exercises.core import Incorrect, exercise
 from gmlib.independent import IndependentBernoulli
 from gmlib.testing import chi_square_pvalue
-
-
-def _require_shape(got: object, shape: tuple[int, ...], what: str) -> torch.Tensor:
-    """Say what shape was expected when the answer is not a tensor of that shape."""
-    if not isinstance(got, torch.Tensor) or tuple(got.shape) != shape:
-        found = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-        raise Incorrect(f"return a tensor of shape {what} = {shape}; got {found}")
-    return got
 
 
 def _close(got: object, want: float, rel: float = 1e-9) -> bool:
@@ -76,7 +69,7 @@ def _fit_bernoulli(answer: object) -> str:
     x = (torch.rand(50, 6, generator=gen) < torch.tensor([0.1, 0.5, 0.9, 0.3, 0.0, 1.0])).float()
     x[:, 4], x[:, 5] = 0.0, 1.0  # a pixel that is never on and one that is always on
     for alpha in (0.5, 1.0, 0.0):
-        got = _require_shape(answer(x, alpha), (6,), "(D,) for data of shape (50, 6)")
+        got = expect_tensor(answer(x, alpha), (6,), "(D,) for data of shape (50, 6)")
         want = IndependentBernoulli(6, alpha=alpha).fit(x).mean
         if torch.allclose(got.double(), x.mean(0).double()) and alpha > 0:
             raise Incorrect(f"with alpha={alpha} you returned the plain frequencies; add alpha "
@@ -93,7 +86,7 @@ def _sample_categorical(answer: object) -> str:
     probs = torch.tensor([[0.2, 0.3, 0.5, 0.0], [0.0, 0.0, 1.0, 0.0], [0.25, 0.25, 0.25, 0.25]])
     n = 20000
     samples = answer(probs, n, torch.Generator().manual_seed(0))
-    values = _require_shape(samples, (n, 3), "(n, D)").double()
+    values = expect_tensor(samples, (n, 3), "(n, D)").double()
     if bool(((values < 0) | (values > 3) | (values != values.round())).any()):
         raise Incorrect("samples must be integer levels 0..K-1")
     if bool((values[:, 1] != 2).any()):

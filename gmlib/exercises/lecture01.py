@@ -10,21 +10,15 @@ from gmlib.bayesnet import DiscreteBayesNet
 from gmlib.dag import check_dag
 from gmlib.data import digits
 from gmlib.discrete import categorical_mle, markov_chain_parameters
+from gmlib.exercises.answers import expect_tensor
 from gmlib.exercises.core import Incorrect, exercise
-
-
-def _tensor(got: object, shape: tuple[int, ...], what: str) -> torch.Tensor:
-    if not isinstance(got, torch.Tensor) or tuple(got.shape) != shape:
-        found = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-        raise Incorrect(f"return a tensor of shape {what} = {shape}; got {found}")
-    return got.detach().double()
 
 
 @exercise("01.1", "Categorical MLE with Dirichlet smoothing")
 def _fit_categorical(answer: object) -> str:
     x = torch.tensor([0, 2, 2, 3, 2, 0, 2])
     for k, alpha in [(4, 0.0), (4, 1.0), (5, 0.5), (6, 2.0)]:
-        got = _tensor(answer(x, k, alpha), (k,), "(k,)")
+        got = expect_tensor(answer(x, k, alpha), (k,), "(k,)")
         want = categorical_mle(x[:, None], k, alpha=alpha)[0].double()
         if torch.allclose(got, want, atol=1e-9):
             continue
@@ -68,7 +62,7 @@ def _posterior(answer: object) -> str:
         (torch.tensor([0.25, 0.25, 0.25, 0.25]), torch.tensor([0.0, 0.2, 0.2, 0.6])),
     ]
     for prior, likelihood in cases:
-        got = _tensor(answer(prior, likelihood), tuple(prior.shape), "(C,)")
+        got = expect_tensor(answer(prior, likelihood), tuple(prior.shape), "(C,)")
         joint = (prior * likelihood).double()
         want = joint / joint.sum()
         if torch.allclose(got, want, atol=1e-9):
@@ -100,7 +94,7 @@ def _chain_rule(answer: object) -> str:
                             f"{len(factors) if hasattr(factors, '__len__') else '?'}")
         product = torch.ones((2,) * n, dtype=torch.float64)
         for i, factor in enumerate(factors):
-            factor = _tensor(factor, (2,) * (i + 1), f"(2,) * {i + 1} for factor {i}")
+            factor = expect_tensor(factor, (2,) * (i + 1), f"(2,) * {i + 1} for factor {i}")
             if not torch.allclose(factor.sum(-1), torch.ones((), dtype=torch.float64)):
                 raise Incorrect(f"factor {i} is p(x_{i} | x_0..x_{i - 1}): each row (last "
                                 "axis) must sum to one; condition by dividing by the marginal "

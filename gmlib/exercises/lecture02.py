@@ -8,6 +8,7 @@ import torch
 
 from gmlib.bayesnet import DiscreteBayesNet, NaiveBayes, student_network
 from gmlib.discrete import bayesnet_parameters
+from gmlib.exercises.answers import expect_tensor
 from gmlib.exercises.core import Incorrect, exercise
 
 _GRAPHS = [
@@ -104,11 +105,8 @@ def _naive_bayes(answer: object) -> str:
         x, model = _nb_case(n_features, seed=n_features)
         prior = model.class_log_prior.exp()
         probs = model.feature_log_prob[..., 1].exp()
-        got = answer(x, prior, probs)
         want = model.predict_proba(x)
-        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-            raise Incorrect(f"return a tensor of shape (B, C) = {tuple(want.shape)}")
-        got = got.detach().double()
+        got = expect_tensor(answer(x, prior, probs), tuple(want.shape), "(B, C)")
         if bool(torch.isnan(got).any()) or (n_features > 1000 and not torch.allclose(
                 got, want, atol=1e-6)):
             raise Incorrect(f"with {n_features} features the product of probabilities "
@@ -132,10 +130,8 @@ def _responsibility(answer: object) -> str:
         log_n = torch.distributions.Normal(mu_t, sigma_t).log_prob(x[:, None])  # (N, 2)
         log_joint = log_n + torch.tensor([math.log(1 - pi), math.log(pi)], dtype=torch.float64)
         want = torch.softmax(log_joint, 1)[:, 1]
-        got = answer(x, pi, mu_t, sigma_t)
-        if not isinstance(got, torch.Tensor) or got.shape != x.shape:
-            raise Incorrect(f"return p(z = 1 | x) for each x: a tensor of shape {tuple(x.shape)}")
-        got = got.detach().double()
+        got = expect_tensor(answer(x, pi, mu_t, sigma_t), tuple(x.shape),
+                            "(N,), p(z = 1 | x) for each x,")
         if torch.allclose(got, 1 - want, atol=1e-6):
             raise Incorrect("you returned p(z = 0 | x); pi is p(z = 1), the weight of the "
                             "second component (mean mu[1]).")
