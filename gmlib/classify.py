@@ -19,7 +19,7 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
-from gmlib.validation import check_finite, check_positive_int, check_tensor
+from gmlib.validation import check_finite, check_int, check_positive_int, check_tensor
 
 __all__ = ["Classifier", "LogisticRegression", "accuracy", "learning_curve"]
 
@@ -53,8 +53,7 @@ class LogisticRegression(nn.Module):
                  dtype: torch.dtype = torch.float64) -> None:
         super().__init__()
         check_positive_int(n_features, "n_features")
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"n_classes must be an int >= 2; got {n_classes!r}")
+        check_int(n_classes, "n_classes", 2)
         if not (isinstance(C, int | float) and math.isfinite(C) and C > 0):
             raise ValueError(f"C must be a finite number > 0; got {C!r}")
         self.n_features, self.n_classes = n_features, n_classes

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from gmlib.dag import Parents, check_dag
-from gmlib.validation import Support, check_support, check_tensor
+from gmlib.validation import Support, check_int, check_nonnegative, check_support, check_tensor
 
 __all__ = [
     "bayesnet_parameters",
@@ -41,33 +41,20 @@ __all__ = [
 ]
 
 
-def _check_count(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
-    return value
-
-
-def _check_alpha(alpha: object) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not (
-            math.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"alpha must be a finite number >= 0; got {alpha!r}")
-    return float(alpha)
-
-
 # ---------------------------------------------------------------- parameter counts
 
 
 def full_joint_parameters(n_vars: int, n_levels: int = 2) -> int:
     """Free parameters of a table over all k^n joint states: k^n - 1 (they sum to one)."""
-    _check_count(n_vars, "n_vars", 1)
-    _check_count(n_levels, "n_levels", 2)
+    check_int(n_vars, "n_vars", 1)
+    check_int(n_levels, "n_levels", 2)
     return n_levels**n_vars - 1
 
 
 def independent_parameters(n_vars: int, n_levels: int = 2) -> int:
     """Free parameters of n independent k-valued variables: n (k - 1)."""
-    _check_count(n_vars, "n_vars", 1)
-    _check_count(n_levels, "n_levels", 2)
+    check_int(n_vars, "n_vars", 1)
+    check_int(n_levels, "n_levels", 2)
     return n_vars * (n_levels - 1)
 
 
@@ -78,9 +65,9 @@ def markov_chain_parameters(n_vars: int, n_levels: int = 2, order: int = 1) -> i
     k - 1 free numbers. Order 1 with binary variables gives 1 + 2 (n - 1) = 2n - 1; order
     n - 1 is the full chain rule (k^n - 1), order 0 the independent model.
     """
-    _check_count(n_vars, "n_vars", 1)
-    _check_count(n_levels, "n_levels", 2)
-    _check_count(order, "order", 0)
+    check_int(n_vars, "n_vars", 1)
+    check_int(n_levels, "n_levels", 2)
+    check_int(order, "order", 0)
     return sum(n_levels ** min(i, order) * (n_levels - 1) for i in range(n_vars))
 
 
@@ -90,8 +77,8 @@ def chain_rule_parameters(n_vars: int, n_levels: int = 2) -> list[int]:
     Factor i (from 1) has k^(i-1) rows of k - 1 numbers; the list sums to k^n - 1, the full
     joint: the chain rule alone assumes nothing.
     """
-    _check_count(n_vars, "n_vars", 1)
-    _check_count(n_levels, "n_levels", 2)
+    check_int(n_vars, "n_vars", 1)
+    check_int(n_levels, "n_levels", 2)
     return [n_levels**i * (n_levels - 1) for i in range(n_vars)]
 
 
@@ -119,7 +106,7 @@ def _cardinalities(graph: Mapping[str, Sequence[str]],
     for v in graph:
         if v not in cardinality:
             raise ValueError(f"cardinality has no entry for variable {v!r}")
-        cards[v] = _check_count(cardinality[v], f"cardinality[{v!r}]", 2)
+        cards[v] = check_int(cardinality[v], f"cardinality[{v!r}]", 2)
     extra = sorted(set(cardinality) - set(graph))
     if extra:
         raise ValueError(f"cardinality names variables that are not in the graph: {extra}")
@@ -136,7 +123,7 @@ def independent_structure(names: Sequence[str]) -> dict[str, list[str]]:
 
 def markov_chain_structure(names: Sequence[str], order: int = 1) -> dict[str, list[str]]:
     """Each variable's parents are the `order` variables before it."""
-    _check_count(order, "order", 0)
+    check_int(order, "order", 0)
     return {v: list(names[max(0, i - order):i]) for i, v in enumerate(names)}
 
 
@@ -159,8 +146,8 @@ def categorical_mle(x: Tensor, n_levels: int, *, alpha: float = 0.0) -> Tensor:
     Shapes:
         x: (N, *shape) -> returns (*shape, k), each row summing to one.
     """
-    _check_count(n_levels, "n_levels", 2)
-    alpha = _check_alpha(alpha)
+    check_int(n_levels, "n_levels", 2)
+    alpha = check_nonnegative(alpha, "alpha")
     check_tensor(x, "x")
     if x.dim() < 1:
         raise ValueError(f"x must have shape (N, ...) with one sample a row; got a "
@@ -193,8 +180,8 @@ def conditional_mle(child: Tensor, parents: Tensor, child_levels: int,
     Shapes:
         child: (N,), parents: (N, m) -> returns (*parent_levels, child_levels)
     """
-    alpha = _check_alpha(alpha)
-    parent_levels = [_check_count(k, "parent_levels entries", 2) for k in parent_levels]
+    alpha = check_nonnegative(alpha, "alpha")
+    parent_levels = [check_int(k, "parent_levels entries", 2) for k in parent_levels]
     if child.dim() != 1 or parents.dim() != 2 or parents.shape != (len(child),
                                                                     len(parent_levels)):
         raise ValueError(f"child must have shape (N,) and parents (N, {len(parent_levels)}); "

@@ -16,7 +16,8 @@ import torch
 from torch import Tensor
 
 from gmlib.base import DensityModel
-from gmlib.validation import Support, check_finite
+from gmlib.discrete import categorical_mle
+from gmlib.validation import Support, check_finite, check_int, check_nonnegative
 
 __all__ = ["IndependentBernoulli", "IndependentCategorical", "UniformCategorical"]
 
@@ -40,10 +41,8 @@ class IndependentCategorical(DensityModel):
                  alpha: float = 0.5) -> None:
         if isinstance(event_shape, int):
             event_shape = (event_shape,)
-        if isinstance(n_levels, bool) or not isinstance(n_levels, int) or n_levels < 2:
-            raise ValueError(f"n_levels must be an int >= 2; got {n_levels!r}")
-        if not (isinstance(alpha, int | float) and math.isfinite(alpha) and alpha >= 0):
-            raise ValueError(f"alpha must be a finite number >= 0; got {alpha!r}")
+        check_int(n_levels, "n_levels", 2)
+        check_nonnegative(alpha, "alpha")
         super().__init__(event_shape, Support.levels(n_levels))
         self.n_levels = n_levels
         self.alpha = float(alpha)
@@ -67,11 +66,9 @@ class IndependentCategorical(DensityModel):
             self
         """
         x = self.validate_input(x)
-        counts = torch.nn.functional.one_hot(x.long(), self.n_levels).sum(0).to(self.logits)
-        total = counts + self.alpha
-        if bool((total.sum(-1) == 0).any()):  # only possible with alpha == 0 and no data
+        if len(x) == 0 and self.alpha == 0:
             raise ValueError("x must hold at least one example when alpha == 0")
-        self.logits = torch.log(total / total.sum(-1, keepdim=True))
+        self.logits = categorical_mle(x, self.n_levels, alpha=self.alpha).to(self.logits).log()
         return self
 
     def _log_prob(self, x: Tensor) -> Tensor:

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gmlib.validation import check_int
+
 __all__ = [
     "count_parameters",
     "enumerate_binary",
@@ -87,8 +89,7 @@ def enumerate_discrete(n_dims: int, n_levels: int = 2, *, dtype: torch.dtype = t
     """
     if isinstance(n_dims, bool) or not isinstance(n_dims, int) or n_dims < 1:
         raise ValueError(f"n_dims must be a positive int; got {n_dims!r}")
-    if isinstance(n_levels, bool) or not isinstance(n_levels, int) or n_levels < 2:
-        raise ValueError(f"n_levels must be an int >= 2; got {n_levels!r}")
+    check_int(n_levels, "n_levels", 2)
     n_rows = n_levels**n_dims
     if n_rows > _MAX_ENUMERATION_ROWS:
         raise ValueError(

@@ -7,6 +7,7 @@ on, instead of a broadcasting error deep inside a network or, worse, a silently 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ __all__ = [
     "Support",
     "check_event_shape",
     "check_finite",
+    "check_int",
+    "check_nonnegative",
     "check_positive_int",
     "check_support",
     "check_tensor",
@@ -42,6 +45,21 @@ def check_positive_int(n: object, name: str = "n") -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"{name} must be a positive int; got {n!r}")
     return n
+
+
+def check_int(value: object, name: str, minimum: int) -> int:
+    """Raise ValueError unless `value` is an int >= `minimum` (bools are refused); return it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
+    return value
+
+
+def check_nonnegative(value: object, name: str) -> float:
+    """Raise ValueError unless `value` is a finite number >= 0 (bools refused); return a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    return float(value)
 
 
 def check_event_shape(x: Tensor, event_shape: Sequence[int], name: str = "x") -> Tensor:

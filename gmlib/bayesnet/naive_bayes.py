@@ -18,8 +18,14 @@ import torch
 from torch import Tensor
 
 from gmlib.base import DensityModel
-from gmlib.discrete import _check_alpha
-from gmlib.validation import Support, check_event_shape, check_positive_int, check_tensor
+from gmlib.validation import (
+    Support,
+    check_event_shape,
+    check_int,
+    check_nonnegative,
+    check_positive_int,
+    check_tensor,
+)
 
 __all__ = ["NaiveBayes"]
 
@@ -50,11 +56,11 @@ class NaiveBayes(DensityModel):
         if isinstance(event_shape, int):
             event_shape = (event_shape,)
         check_positive_int(n_classes, "n_classes")
-        if isinstance(n_levels, bool) or not isinstance(n_levels, int) or n_levels < 2:
-            raise ValueError(f"n_levels must be an int >= 2; got {n_levels!r}")
+        check_int(n_levels, "n_levels", 2)
         super().__init__(event_shape, Support.levels(n_levels))
         self.n_classes, self.n_levels = n_classes, n_levels
-        self.alpha, self.class_alpha = _check_alpha(alpha), _check_alpha(class_alpha)
+        self.alpha = check_nonnegative(alpha, "alpha")
+        self.class_alpha = check_nonnegative(class_alpha, "class_alpha")
         n_features = math.prod(self.event_shape or ())
         self.register_buffer("class_log_prior",
                              torch.full((n_classes,), -math.log(n_classes), dtype=dtype))

@@ -21,11 +21,13 @@ from torch import Tensor
 
 from gmlib.base import DensityModel
 from gmlib.dag import Parents, check_dag, d_separated, topological_order
-from gmlib.discrete import _cardinalities, _check_alpha, conditional_mle
+from gmlib.discrete import _cardinalities, conditional_mle
 from gmlib.validation import (
     Support,
     check_event_shape,
     check_finite,
+    check_int,
+    check_nonnegative,
     check_positive_int,
     check_tensor,
 )
@@ -65,7 +67,7 @@ class DiscreteBayesNet(DensityModel):
         self.parents = graph
         self.cardinality = cards
         self.variables = list(graph)
-        self.alpha = _check_alpha(alpha)
+        self.alpha = check_nonnegative(alpha, "alpha")
         self._index = {v: j for j, v in enumerate(self.variables)}
         for j, v in enumerate(self.variables):
             shape = (*(cards[p] for p in graph[v]), cards[v])
@@ -79,9 +81,7 @@ class DiscreteBayesNet(DensityModel):
         order, each with up to `max_parents` parents among the earlier ones, 2..max_cardinality
         values, and every table row drawn uniformly from the simplex (Dirichlet(1, ..., 1))."""
         check_positive_int(n_vars, "n_vars")
-        if isinstance(max_cardinality, bool) or not isinstance(max_cardinality, int) \
-                or max_cardinality < 2:
-            raise ValueError(f"max_cardinality must be an int >= 2; got {max_cardinality!r}")
+        check_int(max_cardinality, "max_cardinality", 2)
         generator = torch.Generator().manual_seed(seed)
         names = [f"x{i}" for i in range(n_vars)]
         parents: dict[str, list[str]] = {}

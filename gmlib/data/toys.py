@@ -11,7 +11,7 @@ import math
 import torch
 from torch import Tensor
 
-from gmlib.validation import check_positive_int
+from gmlib.validation import check_nonnegative, check_positive_int
 
 __all__ = ["TOY_DATASETS", "checkerboard", "ring_modes", "ring_of_gaussians", "spirals",
            "toy_dataset", "two_moons"]
@@ -26,11 +26,6 @@ def _generator(seed: int | None) -> torch.Generator:
     return gen
 
 
-def _check_nonnegative(value: float, name: str) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-
-
 def two_moons(n: int, *, noise: float = 0.05, seed: int | None = 0) -> Tensor:
     """Two interleaving half circles, centred and scaled to about [-2, 2] x [-1, 1].
 
@@ -38,7 +33,7 @@ def two_moons(n: int, *, noise: float = 0.05, seed: int | None = 0) -> Tensor:
         returns (n, 2)
     """
     check_positive_int(n, "n")
-    _check_nonnegative(noise, "noise")
+    check_nonnegative(noise, "noise")
     gen = _generator(seed)
     which = torch.rand(n, generator=gen) < 0.5
     angle = torch.rand(n, generator=gen) * math.pi
@@ -69,7 +64,7 @@ def ring_of_gaussians(n: int, *, n_modes: int = 8, radius: float = 2.0, std: flo
         returns (n, 2)
     """
     check_positive_int(n, "n")
-    _check_nonnegative(std, "std")
+    check_nonnegative(std, "std")
     gen = _generator(seed)
     component = torch.randint(n_modes, (n,), generator=gen)
     return (ring_modes(n_modes, radius)[component] + std * torch.randn(n, 2, generator=gen)).float()
@@ -103,7 +98,7 @@ def spirals(n: int, *, n_arms: int = 2, noise: float = 0.05, seed: int | None = 
     """
     check_positive_int(n, "n")
     check_positive_int(n_arms, "n_arms")
-    _check_nonnegative(noise, "noise")
+    check_nonnegative(noise, "noise")
     gen = _generator(seed)
     arm = torch.randint(n_arms, (n,), generator=gen)
     t = torch.sqrt(torch.rand(n, generator=gen))  # sqrt: uniform density along the arm length
