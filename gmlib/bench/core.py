@@ -32,7 +32,7 @@ FAMILIES = ("baseline", "bayesnet", "mixture", "linear", "autoregressive", "vae"
 TRACKS = ("17-level", "binary")
 N_DIMS = 64
 # Modules whose import registers entries; each model issue adds its own.
-ENTRY_MODULES = ("gmlib.bench.baselines", "gmlib.bench.bayesnets")
+ENTRY_MODULES = ("gmlib.bench.baselines", "gmlib.bench.bayesnets", "gmlib.bench.latent")
 
 
 @dataclass(frozen=True)
