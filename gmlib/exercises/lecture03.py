@@ -1,0 +1,128 @@
+"""Checks for the exercises of lecture 03 (mixture models and EM)."""
+
+from __future__ import annotations
+
+import torch
+
+from gmlib.exercises.answers import expect_tensor
+from gmlib.exercises.core import Incorrect, exercise
+from gmlib.mixtures import GaussianMixture
+
+
+def _case_1d(seed: int, far: bool = False) -> tuple[torch.Tensor, ...]:
+    gen = torch.Generator().manual_seed(seed)
+    k = 2 + seed % 3
+    weights = torch.rand(k, generator=gen, dtype=torch.float64) + 0.2
+    means = 4 * torch.randn(k, generator=gen, dtype=torch.float64)
+    variances = 0.2 + torch.rand(k, generator=gen, dtype=torch.float64) * 2
+    x = 5 * torch.randn(40, generator=gen, dtype=torch.float64)
+    if far:
+        x = torch.cat([x, torch.tensor([80.0, -120.0], dtype=torch.float64)])
+    return x, weights / weights.sum(), means, variances
+
+
+def _responsibilities(x: torch.Tensor, weights: torch.Tensor, means: torch.Tensor,
+                      variances: torch.Tensor) -> torch.Tensor:
+    normal = torch.distributions.Normal(means, variances.sqrt())
+    return torch.softmax(normal.log_prob(x[:, None]) + weights.log(), dim=1)
+
+
+@exercise("03.1", "The E step")
+def _e_step(answer: object) -> str:
+    for seed in range(4):
+        x, weights, means, variances = _case_1d(seed, far=seed == 3)
+        want = _responsibilities(x, weights, means, variances)
+        got = expect_tensor(answer(x, weights, means, variances), tuple(want.shape), "(N, K)")
+        if bool(torch.isnan(got).any()):
+            raise Incorrect("your responsibilities hold NaN for points far from every "
+                            "component: exp underflows to 0/0. Normalise log-joints with "
+                            "torch.softmax or logsumexp instead of dividing densities.")
+        if not torch.allclose(got.sum(1), torch.ones(len(x), dtype=torch.float64), atol=1e-8):
+            raise Incorrect("each row must sum to one: divide the joint p(x, z=k) by p(x)")
+        with_std = _responsibilities(x, weights, means, variances.sqrt())
+        if torch.allclose(got, with_std, atol=1e-6) and not torch.allclose(want, with_std):
+            raise Incorrect("you used the variances as standard deviations; the third "
+                            "argument holds sigma^2")
+        if not torch.allclose(got, want, atol=1e-6):
+            raise Incorrect(f"responsibilities off by up to {float((got - want).abs().max()):.3g}"
+                            "; r_nk = pi_k N(x_n | mu_k, var_k) / sum_j pi_j N(x_n | mu_j, "
+                            "var_j), including the 1/sqrt(2 pi var_k) factor")
+    return "the E step is Bayes' rule per point; in log space it survives points where every " \
+           "density underflows."
+
+
+@exercise("03.2", "The M step")
+def _m_step(answer: object) -> str:
+    for seed in range(3):
+        x, weights, means, variances = _case_1d(seed)
+        resp = _responsibilities(x, weights, means, variances)
+        nk = resp.sum(0)
+        want_means = resp.T @ x / nk
+        want = (nk / len(x), want_means, (resp * (x[:, None] - want_means) ** 2).sum(0) / nk)
+        got = answer(x, resp)
+        if not isinstance(got, tuple | list) or len(got) != 3:
+            raise Incorrect("return a tuple (weights, means, variances)")
+        names = ("weights", "means", "variances")
+        got = [expect_tensor(g, tuple(w.shape), "(K,)") for g, w in zip(got, want, strict=True)]
+        for name, g, w in zip(names, got, want, strict=True):
+            if torch.allclose(g, w, atol=1e-8):
+                continue
+            if name == "weights" and torch.allclose(g, nk, atol=1e-8):
+                raise Incorrect("weights must sum to one: pi_k = N_k / N")
+            if name == "variances":
+                old = (resp * (x[:, None] - means) ** 2).sum(0) / nk
+                if torch.allclose(g, old, atol=1e-8):
+                    raise Incorrect("compute the variances around the *new* means")
+                if torch.allclose(g, (resp * (x[:, None] - want_means) ** 2).sum(0) / len(x)):
+                    raise Incorrect("divide the weighted squared deviations by N_k, the "
+                                    "effective number of points of the component, not by N")
+            raise Incorrect(f"{name} off by up to {float((g - w).abs().max()):.3g}; each is a "
+                            "responsibility-weighted version of the single-Gaussian MLE")
+    return "the M step is a weighted Gaussian fit per component: N_k = sum_n r_nk plays the " \
+           "role of the number of points."
+
+
+@exercise("03.3", "A stable mixture log-likelihood")
+def _mixture_log_likelihood(answer: object) -> str:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 3, generator=gen, dtype=torch.float64)
+    x[:100] += 4
+    model = GaussianMixture(3, random_state=0).fit(x)
+    probe = torch.cat([x[:20], torch.tensor([[60.0, -50.0, 40.0]], dtype=torch.float64)])
+    want = model.log_prob(probe)
+    got = expect_tensor(answer(probe, model.weights_, model.means_, model.covariances_),
+                        (len(probe),), "(N,)")
+    if not bool(torch.isfinite(got[-1])):
+        raise Incorrect("the last point is far from every component: exp(log p(x|k)) "
+                        "underflows and log(0) = -inf. Combine the components with "
+                        "torch.logsumexp of log pi_k + log N(x | mu_k, Sigma_k).")
+    if not torch.allclose(got, want, atol=1e-6, rtol=1e-9):
+        raise Incorrect(f"log-likelihoods off by up to {float((got - want).abs().max()):.3g}")
+    return "log p(x) = logsumexp_k [log pi_k + log N(x | mu_k, Sigma_k)] is exact and never " \
+           "underflows."
+
+
+@exercise("03.4", "The M step of a Bernoulli mixture")
+def _bernoulli_m_step(answer: object) -> str:
+    gen = torch.Generator().manual_seed(1)
+    x = (torch.rand(60, 10, generator=gen) < 0.3).double()
+    resp = torch.softmax(torch.randn(60, 4, generator=gen, dtype=torch.float64), 1)
+    for alpha in (0.0, 0.5, 2.0):
+        nk = resp.sum(0)
+        want = (nk / len(x), (resp.T @ x + alpha) / (nk[:, None] + 2 * alpha))
+        got = answer(x, resp, alpha)
+        if not isinstance(got, tuple | list) or len(got) != 2:
+            raise Incorrect("return a tuple (weights, probs)")
+        weights = expect_tensor(got[0], (4,), "(K,)")
+        probs = expect_tensor(got[1], (4, 10), "(K, D)")
+        if not torch.allclose(weights, want[0], atol=1e-8):
+            raise Incorrect("weights: pi_k = N_k / N with N_k = sum_n r_nk")
+        if torch.allclose(probs, (resp.T @ x + alpha) / (nk[:, None] + alpha)) and alpha:
+            raise Incorrect("a Beta(alpha+1, alpha+1) prior adds alpha pseudo-counts to *both* "
+                            "outcomes: divide by N_k + 2 alpha")
+        if not torch.allclose(probs, want[1], atol=1e-8):
+            raise Incorrect(f"alpha={alpha}: probabilities off by up to "
+                            f"{float((probs - want[1]).abs().max()):.3g}; mu_kd = (sum_n r_nk "
+                            "x_nd + alpha) / (N_k + 2 alpha)")
+    return "the weighted counts plus pseudo-counts: with alpha > 0 no pixel probability is " \
+           "exactly 0 or 1, so no test image gets log-likelihood -inf."

@@ -1,0 +1,119 @@
+"""Checks for the exercises of lecture 04 (PCA, probabilistic PCA, robust PCA)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from gmlib.exercises.answers import expect_tensor
+from gmlib.exercises.core import Incorrect, exercise
+from gmlib.linear import PPCA, subspace_angle
+
+
+def _data(seed: int, n: int = 120, d: int = 6, q: int = 2) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    w = 2 * torch.randn(d, q, generator=gen, dtype=torch.float64)
+    z = torch.randn(n, q, generator=gen, dtype=torch.float64)
+    return z @ w.T + 0.5 * torch.randn(n, d, generator=gen, dtype=torch.float64) + 1
+
+
+def _scalar(value: object, what: str) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    raise Incorrect(f"{what} must be a number (or a 0-d tensor); got {type(value).__name__}")
+
+
+@exercise("04.1", "PPCA in closed form")
+def _closed_form(answer: object) -> str:
+    for seed, q in ((0, 2), (1, 1), (2, 3)):
+        x = _data(seed)
+        model = PPCA(q).fit(x)
+        got = answer(x, q)
+        if not isinstance(got, tuple | list) or len(got) != 3:
+            raise Incorrect("return a tuple (mean, W, sigma2)")
+        mean = expect_tensor(got[0], (x.shape[1],), "(D,)")
+        w = expect_tensor(got[1], (x.shape[1], q), "(D, q)")
+        sigma2 = _scalar(got[2], "sigma2")
+        if not torch.allclose(mean, model.mean_):
+            raise Incorrect("the mean is the sample mean of x")
+        want_sigma2 = float(model.noise_variance_)
+        if math.isclose(sigma2, want_sigma2 * len(x) / (len(x) - 1), rel_tol=1e-6):
+            raise Incorrect("maximum likelihood uses the covariance with 1/N, not 1/(N - 1)")
+        if not math.isclose(sigma2, want_sigma2, rel_tol=1e-6):
+            raise Incorrect(f"sigma2 = {sigma2:.4g}, expected {want_sigma2:.4g}: the mean of the "
+                            "D - q *smallest* eigenvalues of the sample covariance")
+        w_w = w @ w.T
+        if not torch.allclose(w_w, model.loadings @ model.loadings.T, atol=1e-6):
+            if subspace_angle(w, model.loadings) < 1e-3:
+                raise Incorrect("W spans the right subspace but has the wrong lengths: scale "
+                                "eigenvector j by sqrt(lambda_j - sigma2), not sqrt(lambda_j)")
+            raise Incorrect("W must span the top-q eigenvectors of the sample covariance "
+                            "(torch.linalg.eigh returns them in ascending order)")
+    return "PPCA's maximum likelihood is PCA: the top eigenvectors, each scaled by " \
+           "sqrt(lambda_j - sigma2), and sigma2 the mean discarded eigenvalue."
+
+
+@exercise("04.2", "The posterior of z")
+def _posterior(answer: object) -> str:
+    for seed, q in ((3, 2), (4, 1)):
+        x = _data(seed, n=30)
+        model = PPCA(q).fit(x)
+        w, sigma2 = model.loadings, float(model.noise_variance_)
+        m_inv = torch.linalg.inv(w.T @ w + sigma2 * torch.eye(q, dtype=torch.float64))
+        want_mean, want_cov = (x - model.mean_) @ w @ m_inv, sigma2 * m_inv
+        got = answer(x, model.mean_, w, sigma2)
+        if not isinstance(got, tuple | list) or len(got) != 2:
+            raise Incorrect("return a tuple (mean, covariance)")
+        mean = expect_tensor(got[0], (len(x), q), "(N, q)")
+        cov = expect_tensor(got[1], (q, q), "(q, q)")
+        if torch.allclose(cov, m_inv, atol=1e-8) and not torch.allclose(cov, want_cov):
+            raise Incorrect("the covariance is sigma2 M^{-1}, not M^{-1}")
+        if not torch.allclose(mean, want_mean, atol=1e-6):
+            raise Incorrect("the mean is M^{-1} W^T (x - mu) with M = W^T W + sigma2 I; did "
+                            "you subtract the mean?")
+        if not torch.allclose(cov, want_cov, atol=1e-8):
+            raise Incorrect("the covariance sigma2 (W^T W + sigma2 I)^{-1} is the same for "
+                            "every x")
+    return "the posterior is Gaussian, its mean a shrunk projection and its covariance the " \
+           "same for every x: exact inference, which lecture 07 has to approximate."
+
+
+@exercise("04.3", "The angle between two subspaces")
+def _angle(answer: object) -> str:
+    gen = torch.Generator().manual_seed(5)
+    a = torch.randn(6, 2, generator=gen, dtype=torch.float64)
+    mix = torch.tensor([[3.0, 1.0], [0.5, -2.0]], dtype=torch.float64)
+    cases = [(a, a @ mix, 0.0), (a, torch.randn(6, 2, generator=gen, dtype=torch.float64),
+                                 None)]
+    e = torch.eye(3, dtype=torch.float64)
+    tilted = torch.stack([e[0], math.cos(0.3) * e[1] + math.sin(0.3) * e[2]], 1)
+    cases.append((e[:, :2], tilted, math.degrees(0.3)))
+    for left, right, want in cases:
+        want = subspace_angle(left, right) if want is None else want
+        got = _scalar(answer(left, right), "the angle")
+        if math.isclose(got, math.radians(want), abs_tol=1e-6) and want > 1:
+            raise Incorrect("return degrees, not radians")
+        if not math.isclose(got, want, abs_tol=1e-4):
+            raise Incorrect(f"expected {want:.4f} degrees, got {got:.4f}; orthonormalise both "
+                            "bases first (torch.linalg.qr): the singular values of Qa^T Qb are "
+                            "cosines only when the columns are orthonormal")
+    return "orthonormalise both bases, then the singular values of Qa^T Qb are the cosines " \
+           "of the principal angles; the smallest cosine gives the largest angle."
+
+
+@exercise("04.4", "The weights of the Student-t E step")
+def _t_weights(answer: object) -> str:
+    maha = torch.tensor([0.0, 1.0, 5.0, 50.0, 500.0], dtype=torch.float64)
+    for df, dim in ((3.0, 2), (10.0, 8), (1.5, 64)):
+        want = (df + dim) / (df + maha)
+        got = expect_tensor(answer(maha, df, dim), (5,), "(N,)")
+        if torch.allclose(got, (df + dim) / (df + maha.sqrt()), atol=1e-8):
+            raise Incorrect("maha is already the squared distance; do not take its root")
+        if not torch.allclose(got, want, atol=1e-8):
+            raise Incorrect(f"df={df}, dim={dim}: the posterior is Gamma((df + dim)/2, "
+                            "(df + maha)/2); its mean is shape / rate")
+    return "E[u | x] = (nu + D) / (nu + delta): near 1 for typical points, small for far " \
+           "ones, which is how the t down-weights outliers."

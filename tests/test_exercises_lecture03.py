@@ -1,0 +1,73 @@
+"""Each checker of lecture 03 recognises the typical mistakes and says what is wrong."""
+
+import math
+
+import pytest
+import torch
+
+from gmlib.exercises import check
+
+
+def _verdict(exercise_id, answer):
+    return check(exercise_id, answer, quiet=True)
+
+
+def _naive_e_step(x, weights, means, variances):
+    dens = weights * torch.exp(-0.5 * (x[:, None] - means) ** 2 / variances) / torch.sqrt(
+        2 * math.pi * variances)
+    return dens / dens.sum(1, keepdim=True)
+
+
+def _std_e_step(x, weights, means, variances):
+    return _naive_e_step(x, weights, means, variances.sqrt())
+
+
+def _unnormalised_e_step(x, weights, means, variances):
+    return _naive_e_step(x, weights, means, variances) * 2
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_naive_e_step, "underflows"),
+    (_std_e_step, "standard deviations"),
+    (_unnormalised_e_step, "sum to one"),
+])
+def test_e_step_mistakes(answer, hint):
+    verdict = _verdict("03.1", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _m_step(x, resp, *, divide_by_n=False, old_means=None, raw_weights=False):
+    nk = resp.sum(0)
+    means = resp.T @ x / nk
+    centre = means if old_means is None else old_means
+    variances = (resp * (x[:, None] - centre) ** 2).sum(0) / (len(x) if divide_by_n else nk)
+    return (nk if raw_weights else nk / len(x)), means, variances
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda x, r: _m_step(x, r, divide_by_n=True), "not by N"),
+    (lambda x, r: _m_step(x, r, raw_weights=True), "sum to one"),
+    (lambda x, r: _m_step(x, r)[:2], "tuple"),
+])
+def test_m_step_mistakes(answer, hint):
+    verdict = _verdict("03.2", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _naive_log_likelihood(x, weights, means, covariances):
+    comp = torch.distributions.MultivariateNormal(means, covariances)
+    return torch.log((comp.log_prob(x[:, None, :]).exp() * weights).sum(1))
+
+
+def test_log_likelihood_underflow_is_diagnosed():
+    verdict = _verdict("03.3", _naive_log_likelihood)
+    assert verdict.status == "incorrect" and "logsumexp" in verdict.message
+
+
+def test_bernoulli_m_step_single_pseudo_count():
+    def one_sided(x, resp, alpha):
+        nk = resp.sum(0)
+        return nk / len(x), (resp.T @ x + alpha) / (nk[:, None] + alpha)
+
+    verdict = _verdict("03.4", one_sided)
+    assert verdict.status == "incorrect" and "N_k + 2 alpha" in verdict.message

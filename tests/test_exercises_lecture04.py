@@ -1,0 +1,59 @@
+"""Each checker of lecture 04 recognises the typical mistakes and says what is wrong."""
+
+import math
+
+import pytest
+import torch
+
+from gmlib.exercises import check
+
+
+def _verdict(exercise_id, answer):
+    return check(exercise_id, answer, quiet=True)
+
+
+def _closed_form(x, q, *, unbiased=False, unscaled=False, ascending=False):
+    mean = x.mean(0)
+    cov = (x - mean).T @ (x - mean) / (len(x) - 1 if unbiased else len(x))
+    values, vectors = torch.linalg.eigh(cov)
+    if not ascending:
+        values, vectors = values.flip(0), vectors.flip(1)
+    sigma2 = values[q:].mean()
+    scale = values[:q].sqrt() if unscaled else (values[:q] - sigma2).sqrt()
+    return mean, vectors[:, :q] * scale, sigma2
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda x, q: _closed_form(x, q, unbiased=True), "1/N"),
+    (lambda x, q: _closed_form(x, q, unscaled=True), "wrong lengths"),
+    (lambda x, q: _closed_form(x, q, ascending=True), "smallest"),
+])
+def test_closed_form_mistakes(answer, hint):
+    verdict = _verdict("04.1", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _posterior_without_sigma(x, mean, w, sigma2):
+    m_inv = torch.linalg.inv(w.T @ w + sigma2 * torch.eye(w.shape[1], dtype=w.dtype))
+    return (x - mean) @ w @ m_inv, m_inv
+
+
+def test_posterior_covariance_mistake():
+    verdict = _verdict("04.2", _posterior_without_sigma)
+    assert verdict.status == "incorrect" and "sigma2 M^{-1}" in verdict.message
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda a, b: math.acos(min(1.0, float(torch.linalg.svdvals(
+        torch.linalg.qr(a)[0].T @ torch.linalg.qr(b)[0]).min()))), "radians"),
+    (lambda a, b: math.degrees(math.acos(min(1.0, float(torch.linalg.svdvals(
+        a.T @ b).min())))), "orthonormalise"),
+])
+def test_angle_mistakes(answer, hint):
+    verdict = _verdict("04.3", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def test_t_weights_root_mistake():
+    verdict = _verdict("04.4", lambda maha, df, dim: (df + dim) / (df + maha.sqrt()))
+    assert verdict.status == "incorrect" and "squared distance" in verdict.message
