@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from gmlib.exercises.answers import expect_tensor
+from gmlib.exercises.answers import expect_tensor, expect_tuple
 from gmlib.exercises.core import Incorrect, exercise
 from gmlib.mixtures import GaussianMixture
 
@@ -59,10 +59,8 @@ def _m_step(answer: object) -> str:
         nk = resp.sum(0)
         want_means = resp.T @ x / nk
         want = (nk / len(x), want_means, (resp * (x[:, None] - want_means) ** 2).sum(0) / nk)
-        got = answer(x, resp)
-        if not isinstance(got, tuple | list) or len(got) != 3:
-            raise Incorrect("return a tuple (weights, means, variances)")
         names = ("weights", "means", "variances")
+        got = expect_tuple(answer(x, resp), names)
         got = [expect_tensor(g, tuple(w.shape), "(K,)") for g, w in zip(got, want, strict=True)]
         for name, g, w in zip(names, got, want, strict=True):
             if torch.allclose(g, w, atol=1e-8):
@@ -110,9 +108,7 @@ def _bernoulli_m_step(answer: object) -> str:
     for alpha in (0.0, 0.5, 2.0):
         nk = resp.sum(0)
         want = (nk / len(x), (resp.T @ x + alpha) / (nk[:, None] + 2 * alpha))
-        got = answer(x, resp, alpha)
-        if not isinstance(got, tuple | list) or len(got) != 2:
-            raise Incorrect("return a tuple (weights, probs)")
+        got = expect_tuple(answer(x, resp, alpha), ("weights", "probs"))
         weights = expect_tensor(got[0], (4,), "(K,)")
         probs = expect_tensor(got[1], (4, 10), "(K, D)")
         if not torch.allclose(weights, want[0], atol=1e-8):

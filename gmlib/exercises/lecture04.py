@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from gmlib.exercises.answers import expect_tensor
+from gmlib.exercises.answers import expect_tensor, expect_tuple
 from gmlib.exercises.core import Incorrect, exercise
 from gmlib.linear import PPCA, subspace_angle
 
@@ -31,9 +31,7 @@ def _closed_form(answer: object) -> str:
     for seed, q in ((0, 2), (1, 1), (2, 3)):
         x = _data(seed)
         model = PPCA(q).fit(x)
-        got = answer(x, q)
-        if not isinstance(got, tuple | list) or len(got) != 3:
-            raise Incorrect("return a tuple (mean, W, sigma2)")
+        got = expect_tuple(answer(x, q), ("mean", "W", "sigma2"))
         mean = expect_tensor(got[0], (x.shape[1],), "(D,)")
         w = expect_tensor(got[1], (x.shape[1], q), "(D, q)")
         sigma2 = _scalar(got[2], "sigma2")
@@ -64,9 +62,7 @@ def _posterior(answer: object) -> str:
         w, sigma2 = model.loadings, float(model.noise_variance_)
         m_inv = torch.linalg.inv(w.T @ w + sigma2 * torch.eye(q, dtype=torch.float64))
         want_mean, want_cov = (x - model.mean_) @ w @ m_inv, sigma2 * m_inv
-        got = answer(x, model.mean_, w, sigma2)
-        if not isinstance(got, tuple | list) or len(got) != 2:
-            raise Incorrect("return a tuple (mean, covariance)")
+        got = expect_tuple(answer(x, model.mean_, w, sigma2), ("mean", "covariance"))
         mean = expect_tensor(got[0], (len(x), q), "(N, q)")
         cov = expect_tensor(got[1], (q, q), "(q, q)")
         if torch.allclose(cov, m_inv, atol=1e-8) and not torch.allclose(cov, want_cov):
