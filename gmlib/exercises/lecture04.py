@@ -60,8 +60,8 @@ def _posterior(answer: object) -> str:
         x = _data(seed, n=30)
         model = PPCA(q).fit(x)
         w, sigma2 = model.loadings, float(model.noise_variance_)
-        m_inv = torch.linalg.inv(w.T @ w + sigma2 * torch.eye(q, dtype=torch.float64))
-        want_mean, want_cov = (x - model.mean_) @ w @ m_inv, sigma2 * m_inv
+        want_mean, want_cov = model.posterior(x)
+        m_inv = want_cov / sigma2  # (W^T W + sigma2 I)^{-1}, for diagnosing a missing sigma2
         got = expect_tuple(answer(x, model.mean_, w, sigma2), ("mean", "covariance"))
         mean = expect_tensor(got[0], (len(x), q), "(N, q)")
         cov = expect_tensor(got[1], (q, q), "(q, q)")

@@ -9,12 +9,13 @@ diagonal Psi. Subclasses differ only in how `fit` sets mu, W and Psi.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from gmlib.densities import gaussian_log_prob, precision_cholesky
-from gmlib.estimator import FittedEstimator
+from gmlib.estimator import FittedEstimator, run_em
 from gmlib.validation import Support, check_int, check_tensor
 
 __all__ = ["LinearGaussianModel", "ppca_from_covariance", "subspace_angle"]
@@ -79,6 +80,18 @@ class LinearGaussianModel(FittedEstimator):
             raise ValueError(f"n_components={self.n_components} must be <= n_features="
                              f"{x.shape[1]}")
         return x
+
+    def _fit_moments(self, x: Tensor) -> Tensor:
+        """Set `mean_` to the sample mean; return the maximum-likelihood covariance (1/N)."""
+        self.mean_ = x.mean(0)
+        centred = x - self.mean_
+        return centred.T @ centred / len(x)
+
+    def _iterate(self, em_step: Callable[[], float], max_iter: int, tol: float) -> None:
+        """Run EM steps; record `lower_bounds_`, `converged_` and `n_iter_`."""
+        self.lower_bounds_, self.converged_ = run_em(em_step, max_iter=max_iter, tol=tol,
+                                                     name=type(self).__name__)
+        self.n_iter_ = len(self.lower_bounds_)
 
     # ------------------------------------------------------------------ the model
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gmlib.estimator import check_tol, run_em
+from gmlib.estimator import check_tol
 from gmlib.linear._gaussian import LinearGaussianModel, ppca_from_covariance
 
 __all__ = ["FactorAnalysis"]
@@ -49,9 +49,7 @@ class FactorAnalysis(LinearGaussianModel):
     def fit(self, x: Tensor) -> FactorAnalysis:
         """EM on the sample covariance S; only S enters the updates."""
         x = self._check_components(x)
-        self.mean_ = x.mean(0)
-        centred = x - self.mean_
-        covariance = centred.T @ centred / len(x)
+        covariance = self._fit_moments(x)
         # start from PPCA on the correlation matrix (principal-axis factoring): on the raw
         # covariance a large, purely noisy feature would attract the first factor
         std = torch.diagonal(covariance).clamp_min(_MIN_NOISE).sqrt()
@@ -74,7 +72,5 @@ class FactorAnalysis(LinearGaussianModel):
             self.components_ = w_new.T
             return bound
 
-        self.lower_bounds_, self.converged_ = run_em(em_step, max_iter=self.max_iter,
-                                                     tol=self.tol, name="FactorAnalysis")
-        self.n_iter_ = len(self.lower_bounds_)
+        self._iterate(em_step, self.max_iter, self.tol)
         return self

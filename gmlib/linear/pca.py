@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gmlib.estimator import check_tol, generator, run_em
+from gmlib.estimator import check_tol, generator
 from gmlib.linear._gaussian import LinearGaussianModel, check_in, ppca_from_covariance
 
 __all__ = ["PCA", "PPCA"]
@@ -113,9 +113,7 @@ class PPCA(LinearGaussianModel):
     def fit(self, x: Tensor) -> PPCA:
         """Maximum likelihood; both methods reach the same W W^T and sigma^2."""
         x = self._check_components(x)
-        self.mean_ = x.mean(0)
-        centred = x - self.mean_
-        covariance = centred.T @ centred / len(x)  # the MLE uses 1/N
+        covariance = self._fit_moments(x)  # the MLE uses 1/N
         if self.method == "closed_form":
             loadings, self.noise_variance_ = ppca_from_covariance(covariance, self.n_components)
             self.components_ = loadings.T
@@ -136,7 +134,5 @@ class PPCA(LinearGaussianModel):
             self.components_ = w_new.T
             return bound
 
-        self.lower_bounds_, self.converged_ = run_em(em_step, max_iter=self.max_iter,
-                                                     tol=self.tol, name="PPCA")
-        self.n_iter_ = len(self.lower_bounds_)
+        self._iterate(em_step, self.max_iter, self.tol)
         return self

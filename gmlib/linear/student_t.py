@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from gmlib.densities import precision_cholesky, student_t_log_prob
-from gmlib.estimator import check_tol, run_em
+from gmlib.estimator import check_tol
 from gmlib.linear._gaussian import LinearGaussianModel, ppca_from_covariance
 
 __all__ = ["StudentTPPCA"]
@@ -97,9 +97,7 @@ class StudentTPPCA(LinearGaussianModel):
         """EM from the Gaussian PPCA solution."""
         x = self._check_components(x)
         n, d = x.shape
-        self.mean_ = x.mean(0)
-        centred = x - self.mean_
-        loadings, self.noise_variance_ = ppca_from_covariance(centred.T @ centred / n,
+        loadings, self.noise_variance_ = ppca_from_covariance(self._fit_moments(x),
                                                               self.n_components)
         self.components_ = loadings.T
         self.df_ = torch.tensor(10.0 if self.df is None else float(self.df), dtype=x.dtype,
@@ -121,9 +119,7 @@ class StudentTPPCA(LinearGaussianModel):
             self.weights_ = weights
             return bound
 
-        self.lower_bounds_, self.converged_ = run_em(em_step, max_iter=self.max_iter,
-                                                     tol=self.tol, name="StudentTPPCA")
-        self.n_iter_ = len(self.lower_bounds_)
+        self._iterate(em_step, self.max_iter, self.tol)
         return self
 
     def _sample(self, n: int, noise: bool = True) -> Tensor:
