@@ -73,8 +73,9 @@ def assert_autoregressive(fn: Callable[[Tensor], Tensor], n_dims: int, *,
                           atol: float = 0.0) -> Tensor:
     """Check by gradients that output i depends only on inputs that come before i.
 
-    `fn` maps (B, n_dims) to outputs whose dimension 1 indexes the same n_dims positions
-    (e.g. (B, D) logits or (B, D, K) categorical logits). Under `order` (a permutation:
+    `fn` maps (B, n_dims) (or (B, n_dims, K), e.g. one-hot inputs) to outputs whose dimension
+    1 indexes the same n_dims positions (e.g. (B, D) logits or (B, D, K) categorical logits).
+    Under `order` (a permutation:
     `order[r]` is the variable generated r-th), output `order[r]` may depend on the
     inputs `order[:r]` only.
 
@@ -96,7 +97,7 @@ def assert_autoregressive(fn: Callable[[Tensor], Tensor], n_dims: int, *,
     for i in range(n_dims):
         (grad,) = torch.autograd.grad(out[:, i].sum(), x, retain_graph=True, allow_unused=True)
         if grad is not None:
-            dependency[i] = grad.abs().amax(0).double()
+            dependency[i] = grad.abs().reshape(grad.shape[0], n_dims, -1).amax((0, 2)).double()
     rank = {var: r for r, var in enumerate(order)}
     for i in range(n_dims):
         bad = [j for j in range(n_dims) if rank[j] >= rank[i] and dependency[i, j] > atol]

@@ -13,8 +13,10 @@ from gmlib.bench.core import (
     register,
     run,
     run_entry,
+    train_entry,
 )
 from gmlib.bench.report import load_results, markdown_table, write_results
 
 __all__ = ["FAMILIES", "TRACKS", "BenchContext", "BenchEntry", "Row", "entries", "get_entry",
-           "load_results", "markdown_table", "register", "run", "run_entry", "write_results"]
+           "load_results", "markdown_table", "register", "run", "run_entry", "train_entry",
+           "write_results"]

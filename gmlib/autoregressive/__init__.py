@@ -1,0 +1,21 @@
+"""Autoregressive models: p(x) as a product of conditionals, one model a file (lectures 05-06).
+
+Discrete models (`AutoregressiveModel` subclasses) score a batch in one network pass and
+sample one variable at a time; `CausalTransformer`, `WaveNet` and `PixelRNN` also have a
+cached sampler. `RNADE` models real-valued data.
+"""
+
+from __future__ import annotations
+
+from gmlib.autoregressive.base import AutoregressiveModel
+from gmlib.autoregressive.fvsbn import FVSBN
+from gmlib.autoregressive.made import MADE
+from gmlib.autoregressive.nade import NADE
+from gmlib.autoregressive.pixelcnn import PixelCNN
+from gmlib.autoregressive.pixelrnn import PixelRNN
+from gmlib.autoregressive.rnade import RNADE
+from gmlib.autoregressive.transformer import CausalTransformer
+from gmlib.autoregressive.wavenet import WaveNet, receptive_field
+
+__all__ = ["FVSBN", "MADE", "NADE", "RNADE", "AutoregressiveModel", "CausalTransformer",
+           "PixelCNN", "PixelRNN", "WaveNet", "receptive_field"]

@@ -1,0 +1,164 @@
+"""What every discrete autoregressive model shares: the chain rule, scoring, sampling.
+
+p(x) = prod_r p(x_{o_r} | x_{o_1}, ..., x_{o_{r-1}}) for an ordering o of the D variables.
+A model only supplies `conditional_logits`: from the encoded inputs it returns, for every
+variable, the logits of its conditional, computed from the variables before it in the
+ordering. Then
+
+* `log_prob(x)` is one network pass: gather the logit of each observed value (exact);
+* `sample(n)` is D passes, one variable at a time (the "slow generation" of the seed [000]);
+  models with a cache (`CausalTransformer`, `WaveNet`, `PixelRNN`) do each step in O(1)
+  network work with `method="cached"`.
+
+Both samplers turn the same uniforms into values by the inverse CDF, so with the same
+generator they return the same samples: the cached sampler is exact, not an approximation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from gmlib.base import DensityModel
+from gmlib.validation import Support, check_int
+
+__all__ = ["AutoregressiveModel", "as_event_shape", "check_order", "draw_categorical"]
+
+
+def as_event_shape(shape: int | Sequence[int], name: str = "event_shape") -> tuple[int, ...]:
+    """`64 -> (64,)`, `(1, 8, 8)` unchanged; every size a positive int."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
+        raise ValueError(f"{name} must be a positive int or a tuple of them, such as 64 or "
+                         f"(1, 8, 8); got {shape!r}")
+    return shape
+
+
+def check_order(order: Sequence[int] | Tensor | str | None, n_dims: int, *,
+                generator: torch.Generator | None = None) -> Tensor:
+    """An ordering of 0..n_dims-1: None or "natural" (raster), "random", or a permutation."""
+    if order is None or (isinstance(order, str) and order == "natural"):
+        return torch.arange(n_dims)
+    if isinstance(order, str) and order == "random":
+        return torch.randperm(n_dims, generator=generator)
+    if isinstance(order, str):
+        raise ValueError(f"order must be 'natural', 'random' or a permutation; got {order!r}")
+    tensor = torch.as_tensor(order).long().flatten().cpu()
+    if sorted(tensor.tolist()) != list(range(n_dims)):
+        raise ValueError(f"order must be a permutation of 0..{n_dims - 1}; got "
+                         f"{tensor.tolist()}")
+    return tensor
+
+
+def draw_categorical(logits: Tensor, u: Tensor) -> Tensor:
+    """Inverse-CDF draw: the level whose CDF interval holds the uniform `u`.
+
+    Shapes:
+        logits: (n, K) (or (n,) Bernoulli logits); u: (n,) in [0, 1) -> (n,) levels as float
+    """
+    if logits.dim() == 1:
+        return (u < torch.sigmoid(logits.double())).to(logits.dtype)
+    cdf = torch.softmax(logits.double(), dim=-1).cumsum(-1)
+    level = (cdf < u[:, None]).sum(-1).clamp(max=logits.shape[-1] - 1)
+    return level.to(logits.dtype)
+
+
+class AutoregressiveModel(DensityModel):
+    """Base class: D discrete variables in {0..K-1}, conditionals from one network pass.
+
+    Args:
+        event_shape: shape of one observation, e.g. 64 or (1, 8, 8); D = its product.
+        n_levels: K, the values each variable takes (2 for binary data).
+        order: the ordering of the chain rule (natural raster order by default).
+
+    Subclasses implement `conditional_logits(h)`, where `h = self.encode(x)`; output i of
+    it may depend only on the inputs that come before variable i in `self.order`.
+
+    Shapes:
+        x: (B, *event_shape) -> log_prob (B,); conditional_logits -> (B, D) Bernoulli logits
+        when K = 2 and the model says so, else (B, D, K)
+    """
+
+    def __init__(self, event_shape: int | Sequence[int], n_levels: int = 2, *,
+                 order: Sequence[int] | Tensor | str | None = None) -> None:
+        check_int(n_levels, "n_levels", 2)
+        event_shape = as_event_shape(event_shape)
+        super().__init__(event_shape, Support.levels(n_levels))
+        self.n_levels = n_levels
+        self.n_dims = math.prod(event_shape)
+        self.register_buffer("order", check_order(order, self.n_dims))
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating dtype of the parameters (inputs are cast to it)."""
+        for p in self.parameters():
+            return p.dtype
+        return torch.get_default_dtype()
+
+    def encode(self, x: Tensor) -> Tensor:
+        """Network input for flat values x (B, D): one-hot (B, D, K), or x itself if K = 2.
+
+        One-hot inputs make the embedding of a level differentiable, so the autoregressive
+        property can be checked by gradients (`gmlib.testing.assert_autoregressive`).
+        """
+        if self.n_levels == 2:
+            return x.to(self.dtype)
+        return F.one_hot(x.long(), self.n_levels).to(self.dtype)
+
+    def conditional_logits(self, h: Tensor) -> Tensor:
+        """Logits of every conditional p(x_i | x_<i) from encoded inputs `h`."""
+        raise NotImplementedError
+
+    def log_prob_flat(self, x: Tensor) -> Tensor:
+        """log p(x) for a validated flat batch (B, D): one pass, then a gather."""
+        logits = self.conditional_logits(self.encode(x))
+        if logits.dim() == 2:  # Bernoulli logits: log p(x) = x l - softplus(l)
+            return (x.to(logits.dtype) * logits - F.softplus(logits)).sum(-1)
+        log_p = torch.log_softmax(logits, dim=-1)
+        return log_p.gather(-1, x.long().unsqueeze(-1)).squeeze(-1).sum(-1)
+
+    def _log_prob(self, x: Tensor) -> Tensor:
+        return self.log_prob_flat(x.reshape(x.shape[0], self.n_dims))
+
+    @property
+    def has_cache(self) -> bool:
+        """Whether `sample(n, method="cached")` is available."""
+        return type(self)._sample_cached is not AutoregressiveModel._sample_cached
+
+    def _sample(self, n: int, *, method: str | None = None,
+                generator: torch.Generator | None = None) -> Tensor:
+        """Sequential sampling with the naive or the cached sampler (the best by default)."""
+        if method is None:
+            method = "cached" if self.has_cache else "naive"
+        if method not in ("naive", "cached"):
+            raise ValueError(f"method must be 'naive' or 'cached'; got {method!r}")
+        if method == "cached" and not self.has_cache:
+            raise ValueError(f"{type(self).__name__} has no cached sampler; use "
+                             "method='naive'")
+        # one uniform per variable and sample, drawn on the CPU: reproducible on any device
+        uniforms = torch.rand(self.n_dims, n, generator=generator, dtype=torch.float64)
+        uniforms = uniforms.to(self.device)
+        sampler = self._sample_cached if method == "cached" else self._sample_naive
+        x = sampler(uniforms)
+        return x.reshape(n, *self.event_shape)
+
+    def _sample_naive(self, uniforms: Tensor, order: Tensor | None = None) -> Tensor:
+        """D full network passes; pass r fills variable order[r].
+
+        Shapes:
+            uniforms: (D, n) -> samples (n, D)
+        """
+        order = self.order if order is None else order
+        x = torch.zeros(uniforms.shape[1], self.n_dims, dtype=self.dtype, device=self.device)
+        for r, i in enumerate(order.tolist()):
+            logits = self.conditional_logits(self.encode(x))[:, i]
+            x[:, i] = draw_categorical(logits, uniforms[r])
+        return x
+
+    def _sample_cached(self, uniforms: Tensor) -> Tensor:
+        """Models with a cache override this (same uniforms -> same samples as naive)."""
+        raise NotImplementedError

@@ -1,0 +1,109 @@
+"""Checks for the exercises of lecture 05 (FVSBN, NADE, MADE)."""
+
+from __future__ import annotations
+
+import torch
+
+from gmlib.autoregressive import FVSBN
+from gmlib.autoregressive.nade import nade_preactivations
+from gmlib.exercises.answers import expect_tensor, expect_tuple
+from gmlib.exercises.core import Incorrect, exercise
+
+
+def _binary(seed: int, n: int, d: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(2, (n, d), generator=gen).double()
+
+
+def _weights(seed: int, *shape: int) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed),
+                       dtype=torch.float64)
+
+
+@exercise("05.1", "The log-likelihood of an FVSBN")
+def _fvsbn(answer: object) -> str:
+    for seed, d in ((0, 5), (1, 8)):
+        x, w, b = _binary(seed, 20, d), _weights(seed + 10, d, d), _weights(seed + 20, d)
+        model = FVSBN(d).double()
+        with torch.no_grad():
+            model.linear.weight.copy_(w)
+            model.linear.bias.copy_(b)
+            want = model.log_prob(x)
+        got = expect_tensor(answer(x, w, b), (len(x),), "(N,)")
+        full = x @ w.T + b
+        if torch.allclose(got, (x * full - torch.nn.functional.softplus(full)).sum(1)):
+            raise Incorrect("x_i may only depend on x_j for j < i: keep the strictly lower "
+                            "triangle of W (torch.tril(W, diagonal=-1))")
+        with_diagonal = x @ torch.tril(w).T + b
+        if torch.allclose(got, (x * with_diagonal
+                                - torch.nn.functional.softplus(with_diagonal)).sum(1)):
+            raise Incorrect("the diagonal of W lets x_i predict itself: use diagonal=-1")
+        if torch.allclose(got, -want):
+            raise Incorrect("that is the negative log-likelihood; return log p(x)")
+        if not torch.allclose(got, want, atol=1e-8):
+            raise Incorrect("log p(x) = sum_i [x_i l_i - log(1 + exp(l_i))] with "
+                            "l = b + tril(W, -1) x; check the sum over i")
+    return "an FVSBN is D logistic regressions, each on the variables before it."
+
+
+@exercise("05.2", "NADE's hidden layer in O(DH)")
+def _nade_hidden(answer: object) -> str:
+    for seed, (d, h) in ((2, (6, 4)), (3, (9, 3))):
+        x, w, c = _binary(seed, 7, d), _weights(seed, h, d), _weights(seed + 1, h)
+        want = nade_preactivations(x, w, c)
+        got = expect_tensor(answer(x, w, c), (len(x), d, h), "(N, D, H)")
+        if torch.allclose(got, want + x.unsqueeze(-1) * w.T):
+            raise Incorrect("a_d must not include x_d itself: subtract it from the "
+                            "cumulative sum (an exclusive cumsum)")
+        if torch.allclose(got, torch.sigmoid(want)):
+            raise Incorrect("return the pre-activations a_d, before the sigmoid")
+        if not torch.allclose(got, want, atol=1e-10):
+            raise Incorrect("a_d = c + sum_{j<d} W[:, j] x_j; check the bias c and the order "
+                            "of the cumulative sum")
+    return "one cumulative sum gives all D hidden layers: that weight sharing is NADE."
+
+
+@exercise("05.3", "MADE's masks from degrees")
+def _made_masks(answer: object) -> str:
+    for d_in, d_hidden in ((torch.tensor([2, 1, 3]), torch.tensor([1, 2, 1, 2])),
+                           (torch.tensor([3, 1, 4, 2]), torch.tensor([1, 3, 2, 2, 1]))):
+        got = expect_tuple(answer(d_in, d_hidden), ("hidden_mask", "output_mask"))
+        hidden = expect_tensor(got[0], (len(d_hidden), len(d_in)), "(H, D)")
+        output = expect_tensor(got[1], (len(d_in), len(d_hidden)), "(D, H)")
+        want_hidden = (d_hidden[:, None] >= d_in[None, :]).double()
+        want_output = (d_in[:, None] > d_hidden[None, :]).double()
+        if torch.equal(hidden, (d_hidden[:, None] > d_in[None, :]).double()):
+            raise Incorrect("a hidden unit of degree m may see inputs of degree <= m "
+                            "(>=, not >): with > the inputs of the top degree are cut off")
+        if torch.equal(output, (d_in[:, None] >= d_hidden[None, :]).double()):
+            raise Incorrect("with >= in the output mask, output d is connected to hidden "
+                            "units of its own degree, which see x_d: use a strict >")
+        if torch.equal(hidden, want_hidden.T) or torch.equal(output, want_output.T):
+            raise Incorrect("masks have the shape of the weights: (out_features, in_features)")
+        if not (torch.equal(hidden, want_hidden) and torch.equal(output, want_output)):
+            raise Incorrect("hidden_mask[k, j] = m_k >= deg(x_j); output_mask[d, k] = "
+                            "deg(x_d) > m_k")
+    return "the masks cut every path from x_j to output d unless j comes before d."
+
+
+@exercise("05.4", "Counting parameters")
+def _counts(answer: object) -> str:
+    for d in (1, 3, 10, 64):
+        got = expect_tuple(answer(d), ("full_table", "fvsbn", "nade"))
+        full, fvsbn, nade = (int(v) for v in got)
+        if full == 2**d:
+            raise Incorrect("the 2^D probabilities of a full table sum to one: one fewer is "
+                            "free")
+        if full != 2**d - 1:
+            raise Incorrect(f"a full table over {d} binary variables has 2^D - 1 = "
+                            f"{2**d - 1} free parameters (1 + 2 + ... + 2^(D-1))")
+        if fvsbn == d * d and d > 1:
+            raise Incorrect("the FVSBN's weight matrix is strictly lower triangular: "
+                            "D(D-1)/2 weights plus D biases")
+        if fvsbn != d * (d + 1) // 2:
+            raise Incorrect("FVSBN: D biases plus D(D-1)/2 weights, D(D+1)/2 in all")
+        hidden = 100
+        if nade != 2 * d * hidden + d + hidden:
+            raise Incorrect("NADE with H = 100 hidden units: W (H x D), c (H), V (D x H) and "
+                            "b (D), that is 2DH + D + H")
+    return "a full table doubles with every pixel; FVSBN grows as D^2 and NADE as DH."

@@ -1,0 +1,62 @@
+"""Each checker of lecture 05 recognises the typical mistakes and says what is wrong."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gmlib.exercises import check
+
+
+def _verdict(exercise_id, answer):
+    return check(exercise_id, answer, quiet=True)
+
+
+def _fvsbn(x, w, b, *, keep, sign=1):
+    logits = x @ keep(w).T + b
+    return sign * (x * logits - F.softplus(logits)).sum(1)
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda x, w, b: _fvsbn(x, w, b, keep=lambda m: m), "strictly lower triangle"),
+    (lambda x, w, b: _fvsbn(x, w, b, keep=torch.tril), "diagonal"),
+    (lambda x, w, b: _fvsbn(x, w, b, keep=lambda m: torch.tril(m, -1), sign=-1), "negative"),
+])
+def test_fvsbn_mistakes(answer, hint):
+    verdict = _verdict("05.1", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def test_fvsbn_correct():
+    assert _verdict("05.1", lambda x, w, b: _fvsbn(x, w, b, keep=lambda m: torch.tril(
+        m, -1))).passed
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda x, w, c: c + torch.cumsum(x[..., None] * w.T, 1), "exclusive cumsum"),
+    (lambda x, w, c: torch.sigmoid(c + torch.cumsum(x[..., None] * w.T, 1)
+                                   - x[..., None] * w.T), "before the sigmoid"),
+])
+def test_nade_mistakes(answer, hint):
+    verdict = _verdict("05.2", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda di, dh: ((dh[:, None] > di).double(), (di[:, None] > dh).double()), "(>=, not >)"),
+    (lambda di, dh: ((dh[:, None] >= di).double(), (di[:, None] >= dh).double()), "strict >"),
+    (lambda di, dh: ((dh[:, None] >= di).double().T, (di[:, None] > dh).double()),
+     "(H, D)"),
+])
+def test_made_mask_mistakes(answer, hint):
+    verdict = _verdict("05.3", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda d: (2**d, d * (d + 1) // 2, 201 * d + 100), "one fewer"),
+    (lambda d: (2**d - 1, d * d, 201 * d + 100), "strictly lower triangular"),
+    (lambda d: (2**d - 1, d * (d + 1) // 2, 2 * d * 100), "2DH + D + H"),
+])
+def test_count_mistakes(answer, hint):
+    verdict = _verdict("05.4", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message

@@ -1,0 +1,70 @@
+"""Each checker of lecture 06 recognises the typical mistakes and says what is wrong."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gmlib.exercises import check
+
+
+def _verdict(exercise_id, answer):
+    return check(exercise_id, answer, quiet=True)
+
+
+def _mask(k, kind, *, transpose=False, swap=False):
+    mask = torch.ones(k, k)
+    c = k // 2
+    keep_centre = (kind == "B") != swap
+    mask[c, c + keep_centre:] = 0
+    mask[c + 1:] = 0
+    return mask.T if transpose else mask
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda k, kind: _mask(k, kind, swap=True), "swapped"),
+    (lambda k, kind: _mask(k, kind, transpose=True), "transposed"),
+])
+def test_pixelcnn_mask_mistakes(answer, hint):
+    verdict = _verdict("06.1", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+    assert _verdict("06.1", _mask).passed
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda k, d: (k - 1) * sum(d), "count the current input"),
+    (lambda k, d: k * sum(d), "(k - 1) d"),
+])
+def test_receptive_field_mistakes(answer, hint):
+    verdict = _verdict("06.2", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _attention(q, k, v, *, causal=True, scale=True, strict=False):
+    scores = q @ k.T / (math.sqrt(q.shape[1]) if scale else 1.0)
+    if causal:
+        mask = torch.ones_like(scores, dtype=torch.bool).triu(0 if strict else 1)
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, -1) @ v
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda q, k, v: _attention(q, k, v, causal=False), "future"),
+    (lambda q, k, v: _attention(q, k, v, scale=False), "sqrt(d)"),
+    (lambda q, k, v: _attention(q, k, v, strict=True), "attend to itself"),
+])
+def test_attention_mistakes(answer, hint):
+    verdict = _verdict("06.3", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
+    assert _verdict("06.3", _attention).passed
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (lambda logits, x: -logits.gather(-1, x[..., None]).squeeze(-1).sum(1), "log_softmax"),
+    (lambda logits, x: F.cross_entropy(logits.transpose(1, 2), x, reduction="none").mean(1),
+     "do not average"),
+])
+def test_categorical_nll_mistakes(answer, hint):
+    verdict = _verdict("06.4", answer)
+    assert verdict.status == "incorrect" and hint in verdict.message
