@@ -99,13 +99,18 @@ class AutoregressiveModel(DensityModel):
             return p.dtype
         return torch.get_default_dtype()
 
+    # binary models built on vectors (FVSBN, NADE, MADE) read 0/1 values directly; the
+    # others embed every level, K = 2 included
+    binary_inputs_as_values = False
+
     def encode(self, x: Tensor) -> Tensor:
-        """Network input for flat values x (B, D): one-hot (B, D, K), or x itself if K = 2.
+        """Network input for flat values x (B, D): one-hot (B, D, K), or x itself (B, D)
+        for a binary model with `binary_inputs_as_values`.
 
         One-hot inputs make the embedding of a level differentiable, so the autoregressive
         property can be checked by gradients (`gmlib.testing.assert_autoregressive`).
         """
-        if self.n_levels == 2:
+        if self.n_levels == 2 and self.binary_inputs_as_values:
             return x.to(self.dtype)
         return F.one_hot(x.long(), self.n_levels).to(self.dtype)
 

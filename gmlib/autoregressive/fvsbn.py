@@ -34,6 +34,8 @@ class FVSBN(AutoregressiveModel):
         x: (B, *event_shape) binary -> log_prob (B,); conditional_logits: (B, D) -> (B, D)
     """
 
+    binary_inputs_as_values = True
+
     def __init__(self, event_shape: int | Sequence[int],
                  order: Sequence[int] | Tensor | str | None = None) -> None:
         super().__init__(event_shape, 2, order=order)

@@ -50,6 +50,8 @@ class MADE(AutoregressiveModel):
         -> (B, D) (K = 2) or (B, D, K)
     """
 
+    binary_inputs_as_values = True
+
     def __init__(self, event_shape: int | Sequence[int], n_levels: int = 2, *,
                  hidden_sizes: Sequence[int] = (256,), n_masks: int = 1,
                  order: Sequence[int] | Tensor | str | None = None,
@@ -67,16 +69,15 @@ class MADE(AutoregressiveModel):
         # (M, D) orderings and, per layer, (M, out, in) masks; inputs/outputs carry K values
         # per variable (one when K = 2), so their masks repeat each variable's row/column
         self.register_buffer("orders", torch.stack(orders))
-        k_in = 1 if n_levels == 2 else n_levels
-        k_out = 1 if n_levels == 2 else n_levels
-        sizes = [self.n_dims * k_in, *hidden_sizes, self.n_dims * k_out]
+        per_variable = 1 if n_levels == 2 else n_levels
+        sizes = [self.n_dims * per_variable, *hidden_sizes, self.n_dims * per_variable]
         self.layers = nn.ModuleList(MaskedLinear(a, b) for a, b in itertools.pairwise(sizes))
         for index in range(len(self.layers)):
             stacked = torch.stack([masks[index] for masks in per_mask])
             if index == 0:
-                stacked = stacked.repeat_interleave(k_in, dim=2)
+                stacked = stacked.repeat_interleave(per_variable, dim=2)
             if index == len(self.layers) - 1:
-                stacked = stacked.repeat_interleave(k_out, dim=1)
+                stacked = stacked.repeat_interleave(per_variable, dim=1)
             self.register_buffer(f"masks_{index}", stacked)
         self.mask_index = 0
         self.use_mask(0)

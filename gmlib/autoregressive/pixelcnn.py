@@ -132,9 +132,6 @@ class PixelCNN(AutoregressiveModel):
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, 1), nn.ReLU(),
                                   nn.Conv2d(channels, n_levels, 1))
 
-    def encode(self, x: Tensor) -> Tensor:
-        return F.one_hot(x.long(), self.n_levels).to(self.dtype)
-
     def conditional_logits(self, h: Tensor) -> Tensor:
         batch = h.shape[0]
         image = h.transpose(1, 2).reshape(batch, self.n_levels, self.height, self.width)

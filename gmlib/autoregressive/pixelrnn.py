@@ -51,9 +51,6 @@ class PixelRNN(AutoregressiveModel):
         self.lstm = nn.LSTM(hidden, hidden, n_layers, batch_first=True)
         self.head = nn.Linear(hidden, n_levels)
 
-    def encode(self, x: Tensor) -> Tensor:
-        return F.one_hot(x.long(), self.n_levels).to(self.dtype)
-
     def conditional_logits(self, h: Tensor) -> Tensor:
         shifted = F.pad(h, (0, 0, 1, 0))[:, :-1]  # (B, D, K): zero start, then x_0..x_{D-2}
         out, _ = self.lstm(self.embed(shifted) + self.position)

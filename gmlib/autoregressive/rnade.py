@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from gmlib.autoregressive.base import as_event_shape, check_order
+from gmlib.autoregressive.base import as_event_shape, check_order, draw_categorical
 from gmlib.autoregressive.nade import nade_preactivations
 from gmlib.base import DensityModel
 from gmlib.densities import LOG_2PI
@@ -89,8 +89,7 @@ class RNADE(DensityModel):
         for i in self.order.tolist():
             logits, means, log_scales = (p[:, i] for p in self.conditional_params(x))
             u = torch.rand(n, generator=generator, dtype=torch.float64).to(x.device)
-            cdf = torch.softmax(logits.double(), -1).cumsum(-1)
-            c = (cdf < u[:, None]).sum(-1).clamp(max=self.n_components - 1)[:, None]
+            c = draw_categorical(logits, u).long()[:, None]  # the component
             eps = torch.randn(n, generator=generator, dtype=x.dtype).to(x.device)
             x[:, i] = means.gather(1, c)[:, 0] + log_scales.gather(1, c)[:, 0].exp() * eps
         return x.reshape(n, *self.event_shape)

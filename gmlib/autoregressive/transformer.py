@@ -109,10 +109,6 @@ class CausalTransformer(AutoregressiveModel):
         self.head = nn.Linear(width, n_levels)
         self.drop = nn.Dropout(dropout)
 
-    def encode(self, x: Tensor) -> Tensor:
-        # always one-hot, also for K = 2: tokens are embedded, not fed as numbers
-        return F.one_hot(x.long(), self.n_levels).to(self.dtype)
-
     def conditional_logits(self, h: Tensor) -> Tensor:
         tokens = self.token(h[:, :-1])  # (B, D-1, C): x_0..x_{D-2}
         start = self.start.expand(h.shape[0], 1, -1)

@@ -111,9 +111,6 @@ class WaveNet(AutoregressiveModel):
         """Past values each prediction can see (the right shift adds none: it only delays)."""
         return receptive_field(self.kernel_size, self.dilations)
 
-    def encode(self, x: Tensor) -> Tensor:
-        return F.one_hot(x.long(), self.n_levels).to(self.dtype)
-
     def _input(self, h: Tensor) -> Tensor:
         """Embedded inputs shifted right by one: position t holds x_{t-1}. (B, D, K) -> (B, C, D)"""
         shifted = F.pad(h.transpose(1, 2), (1, 0))[..., :-1]
