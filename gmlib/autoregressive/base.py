@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +27,8 @@ from torch import Tensor
 from gmlib.base import DensityModel
 from gmlib.validation import Support, check_int
 
-__all__ = ["AutoregressiveModel", "as_event_shape", "check_order", "draw_categorical"]
+__all__ = ["AutoregressiveModel", "as_event_shape", "bernoulli_log_prob", "check_order",
+           "draw_categorical"]
 
 
 def as_event_shape(shape: int | Sequence[int], name: str = "event_shape") -> tuple[int, ...]:
@@ -52,6 +54,16 @@ def check_order(order: Sequence[int] | Tensor | str | None, n_dims: int, *,
         raise ValueError(f"order must be a permutation of 0..{n_dims - 1}; got "
                          f"{tensor.tolist()}")
     return tensor
+
+
+def bernoulli_log_prob(x: Tensor, logits: Tensor) -> Tensor:
+    """log p(x) of independent Bernoullis given their logits, summed over the last axis:
+    sum_i [x_i l_i - log(1 + exp(l_i))], stable for any l.
+
+    Shapes:
+        x, logits: (B, D) -> (B,)
+    """
+    return (x.to(logits.dtype) * logits - F.softplus(logits)).sum(-1)
 
 
 def draw_categorical(logits: Tensor, u: Tensor) -> Tensor:
@@ -121,8 +133,8 @@ class AutoregressiveModel(DensityModel):
     def log_prob_flat(self, x: Tensor) -> Tensor:
         """log p(x) for a validated flat batch (B, D): one pass, then a gather."""
         logits = self.conditional_logits(self.encode(x))
-        if logits.dim() == 2:  # Bernoulli logits: log p(x) = x l - softplus(l)
-            return (x.to(logits.dtype) * logits - F.softplus(logits)).sum(-1)
+        if logits.dim() == 2:  # one Bernoulli logit per variable
+            return bernoulli_log_prob(x, logits)
         log_p = torch.log_softmax(logits, dim=-1)
         return log_p.gather(-1, x.long().unsqueeze(-1)).squeeze(-1).sum(-1)
 
@@ -132,7 +144,7 @@ class AutoregressiveModel(DensityModel):
     @property
     def has_cache(self) -> bool:
         """Whether `sample(n, method="cached")` is available."""
-        return type(self)._sample_cached is not AutoregressiveModel._sample_cached
+        return type(self)._cached_step is not AutoregressiveModel._cached_step
 
     def _sample(self, n: int, *, method: str | None = None,
                 generator: torch.Generator | None = None) -> Tensor:
@@ -165,5 +177,28 @@ class AutoregressiveModel(DensityModel):
         return x
 
     def _sample_cached(self, uniforms: Tensor) -> Tensor:
-        """Models with a cache override this (same uniforms -> same samples as naive)."""
+        """D cheap steps in raster order: each feeds the previous value to `_cached_step`.
+
+        Shapes:
+            uniforms: (D, n) -> samples (n, D)
+        """
+        n = uniforms.shape[1]
+        x = torch.zeros(n, self.n_dims, dtype=self.dtype, device=self.device)
+        state, previous = self._start_cache(n), None
+        for t in range(self.n_dims):
+            logits, state = self._cached_step(previous, t, state)
+            x[:, t] = draw_categorical(logits, uniforms[t])
+            previous = self.encode(x[:, t:t + 1])  # (n, 1, K): the value just drawn
+        return x
+
+    def _start_cache(self, n: int) -> Any:
+        """The empty cache of a sampler for `n` samples (models with a cache override it)."""
+        return None
+
+    def _cached_step(self, previous: Tensor | None, t: int, state: Any) -> tuple[Tensor, Any]:
+        """Logits (n, K) of x_t from the encoded x_{t-1} (None at t = 0) and the cache.
+
+        Models with a cache (keys/values, queues, an RNN state) override this; the result
+        must equal `conditional_logits(...)[:, t]` of the naive pass.
+        """
         raise NotImplementedError

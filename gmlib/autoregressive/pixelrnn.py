@@ -16,12 +16,13 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gmlib.autoregressive.base import AutoregressiveModel, draw_categorical
+from gmlib.autoregressive.base import AutoregressiveModel
 from gmlib.validation import check_int
 
 __all__ = ["PixelRNN"]
@@ -56,13 +57,13 @@ class PixelRNN(AutoregressiveModel):
         out, _ = self.lstm(self.embed(shifted) + self.position)
         return self.head(out)
 
-    def _sample_cached(self, uniforms: Tensor) -> Tensor:
-        n = uniforms.shape[1]
-        x = torch.zeros(n, self.n_dims, dtype=self.dtype, device=self.device)
-        previous = torch.zeros(n, 1, self.n_levels, dtype=self.dtype, device=self.device)
-        state = None
-        for t in range(self.n_dims):
-            out, state = self.lstm(self.embed(previous) + self.position[t], state)
-            x[:, t] = draw_categorical(self.head(out[:, 0]), uniforms[t])
-            previous = F.one_hot(x[:, t].long(), self.n_levels).to(self.dtype)[:, None]
-        return x
+    def _start_cache(self, n: int) -> tuple[int, None]:
+        return n, None  # the LSTM state starts empty (zeros)
+
+    def _cached_step(self, previous: Tensor | None, t: int,
+                     state: tuple[int, Any]) -> tuple[Tensor, Any]:
+        n, lstm_state = state
+        if previous is None:  # the zero start vector
+            previous = torch.zeros(n, 1, self.n_levels, dtype=self.dtype, device=self.device)
+        out, lstm_state = self.lstm(self.embed(previous) + self.position[t], lstm_state)
+        return self.head(out[:, 0]), (n, lstm_state)

@@ -16,12 +16,13 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gmlib.autoregressive.base import AutoregressiveModel, draw_categorical
+from gmlib.autoregressive.base import AutoregressiveModel
 from gmlib.validation import check_int, check_nonnegative
 
 __all__ = ["CausalTransformer"]
@@ -117,15 +118,14 @@ class CausalTransformer(AutoregressiveModel):
             z = block(z)
         return self.head(self.ln(z))  # (B, D, K)
 
-    def _sample_cached(self, uniforms: Tensor) -> Tensor:
-        n = uniforms.shape[1]
-        x = torch.zeros(n, self.n_dims, dtype=self.dtype, device=self.device)
-        caches: list[list[Tensor]] = [[] for _ in self.blocks]
-        z = self.start.expand(n, 1, -1)
-        for t in range(self.n_dims):
-            z = z + self.position[t]
-            for block, cache in zip(self.blocks, caches, strict=True):
-                z = block(z, cache)
-            x[:, t] = draw_categorical(self.head(self.ln(z))[:, 0], uniforms[t])
-            z = self.token(F.one_hot(x[:, t].long(), self.n_levels).to(self.dtype))[:, None]
-        return x
+    def _start_cache(self, n: int) -> tuple[int, list[list[Tensor]]]:
+        return n, [[] for _ in self.blocks]  # per block: [keys, values] once filled
+
+    def _cached_step(self, previous: Tensor | None, t: int,
+                     state: tuple[int, list[list[Tensor]]]) -> tuple[Tensor, Any]:
+        n, caches = state
+        z = self.start.expand(n, 1, -1) if previous is None else self.token(previous)
+        z = z + self.position[t]  # (n, 1, C): only the new position
+        for block, cache in zip(self.blocks, caches, strict=True):
+            z = block(z, cache)
+        return self.head(self.ln(z))[:, 0], state

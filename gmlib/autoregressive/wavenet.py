@@ -19,12 +19,13 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gmlib.autoregressive.base import AutoregressiveModel, draw_categorical
+from gmlib.autoregressive.base import AutoregressiveModel
 from gmlib.nn import CausalConv1d
 from gmlib.validation import check_int, check_nonnegative
 
@@ -124,23 +125,23 @@ class WaveNet(AutoregressiveModel):
             skips = skips + skip
         return self.head(skips).transpose(1, 2)  # (B, D, K)
 
-    def _sample_cached(self, uniforms: Tensor) -> Tensor:
-        n, D = uniforms.shape[1], self.n_dims
-        x = torch.zeros(n, D, dtype=self.dtype, device=self.device)
+    def _start_cache(self, n: int) -> list[Tensor]:
+        # the queues: every block's inputs at all times so far, (n, C, D) each
         channels = self.embed.out_channels
-        # the queues: every block's inputs at all times so far (B, C, D)
-        queues = [torch.zeros(n, channels, D, dtype=self.dtype, device=self.device)
-                  for _ in self.blocks]
-        previous = torch.zeros(n, self.n_levels, 1, dtype=self.dtype, device=self.device)
-        for t in range(D):
-            z = self.embed(previous)  # (n, C, 1): the shifted input at t
-            if self.position is not None:
-                z = z + self.position[:, t:t + 1]
-            skips = 0
-            for block, queue in zip(self.blocks, queues, strict=True):
-                queue[:, :, t] = z[:, :, 0]
-                z, skip = block.step(queue, t)
-                skips = skips + skip
-            x[:, t] = draw_categorical(self.head(skips)[:, :, 0], uniforms[t])
-            previous = F.one_hot(x[:, t].long(), self.n_levels).to(self.dtype)[:, :, None]
-        return x
+        return [torch.zeros(n, channels, self.n_dims, dtype=self.dtype, device=self.device)
+                for _ in self.blocks]
+
+    def _cached_step(self, previous: Tensor | None, t: int,
+                     state: list[Tensor]) -> tuple[Tensor, Any]:
+        if previous is None:  # the zero start vector of the right shift
+            z = self.embed.bias[None, :, None].expand(state[0].shape[0], -1, 1)
+        else:
+            z = self.embed(previous.transpose(1, 2))  # (n, C, 1): the shifted input at t
+        if self.position is not None:
+            z = z + self.position[:, t:t + 1]
+        skips = 0
+        for block, queue in zip(self.blocks, state, strict=True):
+            queue[:, :, t] = z[:, :, 0]
+            z, skip = block.step(queue, t)
+            skips = skips + skip
+        return self.head(skips)[:, :, 0], state

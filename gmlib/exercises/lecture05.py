@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from gmlib.autoregressive import FVSBN
+from gmlib.autoregressive.base import bernoulli_log_prob
 from gmlib.autoregressive.nade import nade_preactivations
 from gmlib.exercises.answers import expect_tensor, expect_tuple
 from gmlib.exercises.core import Incorrect, exercise
@@ -30,13 +31,10 @@ def _fvsbn(answer: object) -> str:
             model.linear.bias.copy_(b)
             want = model.log_prob(x)
         got = expect_tensor(answer(x, w, b), (len(x),), "(N,)")
-        full = x @ w.T + b
-        if torch.allclose(got, (x * full - torch.nn.functional.softplus(full)).sum(1)):
+        if torch.allclose(got, bernoulli_log_prob(x, x @ w.T + b)):
             raise Incorrect("x_i may only depend on x_j for j < i: keep the strictly lower "
                             "triangle of W (torch.tril(W, diagonal=-1))")
-        with_diagonal = x @ torch.tril(w).T + b
-        if torch.allclose(got, (x * with_diagonal
-                                - torch.nn.functional.softplus(with_diagonal)).sum(1)):
+        if torch.allclose(got, bernoulli_log_prob(x, x @ torch.tril(w).T + b)):
             raise Incorrect("the diagonal of W lets x_i predict itself: use diagonal=-1")
         if torch.allclose(got, -want):
             raise Incorrect("that is the negative log-likelihood; return log p(x)")
