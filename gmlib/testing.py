@@ -8,6 +8,8 @@ measured quantity so a lecture can print it:
 * `assert_invertible`: inverse(forward(x)) = x and log|det J| matches autograd's Jacobian.
 * `assert_samples_match`: samples follow exp(log_prob) (chi-square goodness of fit).
 * `assert_nondecreasing`: EM's likelihood never goes down.
+* `assert_bounds_below`: a latent-variable model's ELBO and importance-weighted bounds stay
+  below the exact log-likelihood and tighten as k grows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from gmlib.validation import check_positive_int
 
 __all__ = [
     "assert_autoregressive",
+    "assert_bounds_below",
     "assert_invertible",
     "assert_nondecreasing",
     "assert_normalized",
@@ -213,3 +216,35 @@ def assert_nondecreasing(values: Sequence[float], *, atol: float = 1e-8,
         step = int(drops.argmin())
         raise AssertionError(f"the {name} decreased from {array[step]:.10g} to "
                              f"{array[step + 1]:.10g} at iteration {step + 1}")
+
+
+def assert_bounds_below(model: torch.nn.Module, x: Tensor, log_px: Tensor, *,
+                        ks: Sequence[int] = (1, 4, 16, 64), n_repeats: int = 64,
+                        atol: float = 1e-3, seed: int = 0) -> list[float]:
+    """Check ELBO <= IWAE_k <= IWAE_k' <= log p(x) for k < k', on average over draws.
+
+    The bounds are random; their *expectations* are ordered (Burda et al. 2016, theorem 1),
+    so each is averaged over `n_repeats` draws (seeded) and over the examples of `x`, and the
+    comparisons allow `atol` for the Monte Carlo error.
+
+    Args:
+        model: has `elbo(x)` and `iwae_bound(x, k)`.
+        x: (B, *event_shape) examples; log_px: (B,) their exact log-likelihoods.
+
+    Returns:
+        the mean ELBO followed by the mean bound for each k.
+    """
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        means = [float(torch.stack([model.elbo(x) for _ in range(n_repeats)]).mean())]
+        for k in ks:
+            means.append(float(torch.stack([model.iwae_bound(x, k)
+                                            for _ in range(n_repeats)]).mean()))
+    exact = float(log_px.mean())
+    names = ["ELBO"] + [f"IWAE k={k}" for k in ks]
+    for name, value in zip(names, means, strict=True):
+        if value > exact + atol:
+            raise AssertionError(f"the {name} ({value:.6g}) exceeds the exact log-likelihood "
+                                 f"({exact:.6g}): it is not a lower bound")
+    assert_nondecreasing(means[1:], atol=atol, name="importance-weighted bound (by k)")
+    return means

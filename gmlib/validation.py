@@ -19,6 +19,7 @@ __all__ = [
     "check_event_shape",
     "check_finite",
     "check_int",
+    "check_labels",
     "check_nonnegative",
     "check_positive_int",
     "check_support",
@@ -60,6 +61,22 @@ def check_nonnegative(value: object, name: str) -> float:
             math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
     return float(value)
+
+
+def check_labels(y: object, n_classes: int, n: int | None = None, name: str = "y") -> Tensor:
+    """Check class labels: a tensor of shape (n,) holding integers 0..n_classes-1.
+
+    Returns them as int64 (on their own device).
+    """
+    y = check_tensor(y, name)
+    if y.dim() != 1 or (n is not None and len(y) != n):
+        want = f"({n},), one label per example" if n is not None else "(B,)"
+        raise ValueError(f"{name} must have shape {want}; got {tuple(y.shape)}")
+    bad = (y < 0) | (y >= n_classes) | (y != y.round())
+    if bool(bad.any()):
+        raise ValueError(f"{name} must hold class labels 0..{n_classes - 1}; got "
+                         f"{y[bad][0].item():g}")
+    return y.long()
 
 
 def check_event_shape(x: Tensor, event_shape: Sequence[int], name: str = "x") -> Tensor:

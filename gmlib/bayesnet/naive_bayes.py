@@ -22,6 +22,7 @@ from gmlib.validation import (
     Support,
     check_event_shape,
     check_int,
+    check_labels,
     check_nonnegative,
     check_positive_int,
     check_tensor,
@@ -75,15 +76,7 @@ class NaiveBayes(DensityModel):
     # ------------------------------------------------------------ fitting
 
     def _labels(self, y: Tensor, n: int, name: str = "y") -> Tensor:
-        check_tensor(y, name)
-        if y.shape != (n,):
-            raise ValueError(f"{name} must have shape ({n},), one label per example; got "
-                             f"{tuple(y.shape)}")
-        bad = (y < 0) | (y >= self.n_classes) | (y != y.round())
-        if bool(bad.any()):
-            raise ValueError(f"{name} must hold class labels 0..{self.n_classes - 1}; got "
-                             f"{y[bad][0].item():g}")
-        return y.long().to(self.class_log_prior.device)
+        return check_labels(y, self.n_classes, n, name).to(self.class_log_prior.device)
 
     def fit(self, x: Tensor, y: Tensor) -> NaiveBayes:
         """Smoothed maximum-likelihood tables by counting.

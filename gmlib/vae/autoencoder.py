@@ -1,0 +1,74 @@
+"""The deterministic autoencoder: x -> code -> reconstruction, trained by squared error.
+
+It is not a generative model: it defines no p(x), and its codes fill an irregular region of
+the code space, so decoding a random code gives garbage (lecture 07 shows it). Its encoder,
+though, learns features from unlabelled data that can start a classifier (seed [003];
+Hinton & Salakhutdinov 2006).
+
+References:
+    Hinton, Salakhutdinov (2006), Reducing the Dimensionality of Data with Neural Networks,
+        Science 313(5786)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from gmlib.validation import check_event_shape, check_finite, check_tensor
+
+__all__ = ["Autoencoder"]
+
+
+class Autoencoder(nn.Module):
+    """code = encoder(scale * x), reconstruction = decoder(code) / scale.
+
+    Args:
+        encoder: (B, D) -> (B, code_dim), D the number of values in one x.
+        decoder: (B, code_dim) -> (B, D).
+        event_shape: shape of one observation.
+        input_scale: x is multiplied by it before the encoder (1/16 for grey levels 0..16),
+            and the loss is measured on that scale.
+
+    Shapes:
+        x: (B, *event_shape) -> encode: (B, code_dim); reconstruct: (B, *event_shape);
+        loss: (B,)
+    """
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, event_shape: Sequence[int], *,
+                 input_scale: float = 1.0) -> None:
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+        self.event_shape = tuple(int(s) for s in event_shape)
+        self.input_scale = float(input_scale)
+
+    def _validate(self, x: Tensor) -> Tensor:
+        check_tensor(x, "x")
+        check_event_shape(x, self.event_shape, "x")
+        return check_finite(x, "x")
+
+    def _dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The code of each x."""
+        x = self._validate(x)
+        return self.encoder(x.flatten(1).to(self._dtype()) * self.input_scale)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """The reconstruction, in the data's units, of codes z (B, code_dim)."""
+        check_tensor(z, "z")
+        return (self.decoder(z) / self.input_scale).view(len(z), *self.event_shape)
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """decode(encode(x)), without gradients."""
+        with torch.no_grad():
+            return self.decode(self.encode(x))
+
+    def loss(self, x: Tensor) -> Tensor:
+        """Squared reconstruction error per example, summed over values, on the scaled data."""
+        x = self._validate(x)
+        target = x.flatten(1).to(self._dtype()) * self.input_scale
+        return (self.decoder(self.encoder(target)) - target).pow(2).sum(-1)
