@@ -19,9 +19,10 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
+from gmlib.train import fit
 from gmlib.validation import check_finite, check_int, check_positive_int, check_tensor
 
-__all__ = ["Classifier", "LogisticRegression", "accuracy", "learning_curve"]
+__all__ = ["Classifier", "LogisticRegression", "NetworkClassifier", "accuracy", "learning_curve"]
 
 
 class Classifier(Protocol):
@@ -108,6 +109,51 @@ class LogisticRegression(nn.Module):
         """The most probable class, shape (B,)."""
         with torch.no_grad():
             return self(x).argmax(1)
+
+
+class NetworkClassifier(nn.Module):
+    """A network's logits trained by cross-entropy with `gmlib.train.fit`, sklearn-style.
+
+    Lecture 07 starts `net` from an autoencoder's encoder (features learned without labels)
+    and compares it with the same network started at random (seed [003]).
+
+    Args:
+        net: (B, *event_shape) -> (B, n_classes) logits (flatten inside it if needed).
+        epochs, lr, weight_decay, batch_size: passed to `fit` (AdamW; full batch by default
+            for the small labelled sets this is meant for).
+        seed: of the shuffling and dropout.
+    """
+
+    def __init__(self, net: nn.Module, *, epochs: int = 100, lr: float = 1e-3,
+                 weight_decay: float = 0.0, batch_size: int = 1024, seed: int = 0) -> None:
+        super().__init__()
+        self.net = net
+        self.epochs, self.lr, self.weight_decay = epochs, lr, weight_decay
+        self.batch_size, self.seed = batch_size, seed
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def loss(self, x: Tensor, c: Tensor) -> Tensor:
+        """Cross-entropy of the labels `c` per example (the name `c` is what `fit` passes)."""
+        return nn.functional.cross_entropy(self(x), c.long(), reduction="none")
+
+    def fit(self, x: Tensor, y: Tensor) -> NetworkClassifier:
+        check_tensor(x, "x")
+        check_tensor(y, "y")
+        if len(x) != len(y):
+            raise ValueError(f"x and y must have the same length; got {len(x)} and {len(y)}")
+        fit(self, (x, y), epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay,
+            batch_size=self.batch_size, seed=self.seed, device=self._device(), progress=False)
+        return self.eval()
+
+    def _device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def predict(self, x: Tensor) -> Tensor:
+        """The most probable class, shape (B,)."""
+        with torch.no_grad():
+            return self(x.to(self._device())).argmax(1)
 
 
 def accuracy(model: Classifier, x: Tensor, y: Tensor) -> float:

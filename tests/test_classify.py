@@ -58,3 +58,22 @@ def test_learning_curve_is_paired_and_reproducible():
         learning_curve(models, x, y, x_test, y_test, sizes=[2000])
     with pytest.raises(ValueError, match="same length"):
         learning_curve(models, x, y[:5], x_test, y_test, sizes=[5])
+
+
+def test_network_classifier_learns_and_fits_the_protocol():
+    from torch import nn
+
+    from gmlib.classify import NetworkClassifier
+
+    torch.manual_seed(0)
+    x = torch.randn(200, 2)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    model = NetworkClassifier(nn.Linear(2, 2), epochs=200, lr=5e-2).fit(x, y)
+    assert accuracy(model, x, y) > 0.95
+    assert model.loss(x[:3], y[:3]).shape == (3,)
+    curves = learning_curve({"net": lambda: NetworkClassifier(nn.Linear(2, 2), epochs=50,
+                                                              lr=5e-2)},
+                            x, y, x, y, sizes=[20, 200], repeats=2)
+    assert curves["net"].shape == (2, 2)
+    with pytest.raises(ValueError, match="same length"):
+        NetworkClassifier(nn.Linear(2, 2)).fit(x, y[:5])

@@ -376,7 +376,7 @@ def test_iwae_bound_is_chunked_without_changing_its_value(monkeypatch, linear_ca
         vae.encoder.net.bias += 0.2
     torch.manual_seed(0)
     chunked = torch.stack([vae.iwae_bound(x, 11) for _ in range(300)])
-    monkeypatch.setattr(model_module, "_IWAE_CHUNK", 2 ** 16)
+    monkeypatch.setattr(model_module, "_IWAE_CHUNK", 2 ** 14)
     whole = torch.stack([vae.iwae_bound(x, 11) for _ in range(300)])
     error = 5 * (chunked.var(0) + whole.var(0)).sqrt() / math.sqrt(300)
     assert torch.all((chunked.mean(0) - whole.mean(0)).abs() < error)
@@ -494,3 +494,15 @@ def test_autoencoder_shapes_loss_and_training():
         ae.loss(torch.zeros(2, 16))
     with pytest.raises(ValueError, match="finite values"):
         ae.encode(torch.full((1, 1, 4, 4), float("nan")))
+    with pytest.raises(ValueError, match="noise_std must be a finite number >= 0"):
+        Autoencoder(nn.Identity(), nn.Identity(), (16,), noise_std=-0.1)
+
+
+def test_denoising_autoencoder_corrupts_inputs_in_training_only():
+    identity = Autoencoder(nn.Identity(), nn.Identity(), (1, 4, 4), noise_std=0.5)
+    identity.register_parameter("dummy", nn.Parameter(torch.zeros(1)))
+    x = torch.randint(0, 5, (64, 1, 4, 4)).float()
+    torch.manual_seed(0)
+    noisy = identity.loss(x)  # the identity map now pays for the noise: 16 * 0.25 per image
+    assert float(noisy.mean()) == pytest.approx(16 * 0.25, rel=0.1)
+    assert torch.all(identity.eval().loss(x) == 0)

@@ -14,7 +14,7 @@ __all__ = ["load_results", "markdown_table", "write_results"]
 RESULTS_FILE = "results.json"
 TABLE_FILE = "leaderboard.md"
 _HEADER = ("Model", "Family", "Track", "Params", "Train (s)", "Test NLL (nats)", "Bits/dim",
-           "FDD", "Notes")
+           "Test -ELBO", "FDD", "Notes")
 
 
 def _fmt(value: float | None, digits: int) -> str:
@@ -26,12 +26,14 @@ def markdown_table(rows: list[Row] | list[dict[str, Any]]) -> str:
     dicts = [r.as_dict() if isinstance(r, Row) else r for r in rows]
     dicts.sort(key=lambda r: (r["track"], r["test_nll"] is None, r["test_nll"] or 0.0))
     lines = ["| " + " | ".join(_HEADER) + " |",
-             "|" + "|".join(["---", "---", "---", "---:", "---:", "---:", "---:", "---:", "---"])
+             "|" + "|".join(["---", "---", "---", "---:", "---:", "---:", "---:", "---:", "---:",
+                             "---"])
              + "|"]
     for r in dicts:
         cells = (f"`{r['name']}`", r["family"], r["track"], f"{r['params']:,}",
                  _fmt(r["train_seconds"], 2), _fmt(r["test_nll"], 2),
-                 _fmt(r["bits_per_dim"], 3), _fmt(r["fdd"], 2), r["notes"])
+                 _fmt(r["bits_per_dim"], 3), _fmt(r.get("test_neg_elbo"), 2), _fmt(r["fdd"], 2),
+                 r["notes"])
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

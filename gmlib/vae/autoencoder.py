@@ -3,11 +3,15 @@
 It is not a generative model: it defines no p(x), and its codes fill an irregular region of
 the code space, so decoding a random code gives garbage (lecture 07 shows it). Its encoder,
 though, learns features from unlabelled data that can start a classifier (seed [003];
-Hinton & Salakhutdinov 2006).
+Hinton & Salakhutdinov 2006). A *denoising* autoencoder reconstructs x from a corrupted copy,
+which forces features that capture the structure of the data rather than the identity map
+(Vincent et al. 2008); on the digits its features start a classifier better.
 
 References:
     Hinton, Salakhutdinov (2006), Reducing the Dimensionality of Data with Neural Networks,
         Science 313(5786)
+    Vincent, Larochelle, Bengio, Manzagol (2008), Extracting and Composing Robust Features
+        with Denoising Autoencoders, ICML
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from gmlib.validation import check_event_shape, check_finite, check_tensor
+from gmlib.validation import check_event_shape, check_finite, check_nonnegative, check_tensor
 
 __all__ = ["Autoencoder"]
 
@@ -31,6 +35,8 @@ class Autoencoder(nn.Module):
         event_shape: shape of one observation.
         input_scale: x is multiplied by it before the encoder (1/16 for grey levels 0..16),
             and the loss is measured on that scale.
+        noise_std: in training mode, Gaussian noise of this standard deviation (on the
+            scaled inputs) corrupts the encoder's input; the target stays clean.
 
     Shapes:
         x: (B, *event_shape) -> encode: (B, code_dim); reconstruct: (B, *event_shape);
@@ -38,8 +44,9 @@ class Autoencoder(nn.Module):
     """
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, event_shape: Sequence[int], *,
-                 input_scale: float = 1.0) -> None:
+                 input_scale: float = 1.0, noise_std: float = 0.0) -> None:
         super().__init__()
+        self.noise_std = check_nonnegative(noise_std, "noise_std")
         self.encoder, self.decoder = encoder, decoder
         self.event_shape = tuple(int(s) for s in event_shape)
         self.input_scale = float(input_scale)
@@ -68,7 +75,11 @@ class Autoencoder(nn.Module):
             return self.decode(self.encode(x))
 
     def loss(self, x: Tensor) -> Tensor:
-        """Squared reconstruction error per example, summed over values, on the scaled data."""
+        """Squared reconstruction error per example, summed over values, on the scaled data
+        (from a corrupted input in training mode when `noise_std > 0`)."""
         x = self._validate(x)
         target = x.flatten(1).to(self._dtype()) * self.input_scale
-        return (self.decoder(self.encoder(target)) - target).pow(2).sum(-1)
+        inputs = target
+        if self.training and self.noise_std > 0:
+            inputs = target + self.noise_std * torch.randn_like(target)
+        return (self.decoder(self.encoder(inputs)) - target).pow(2).sum(-1)

@@ -44,7 +44,7 @@ from gmlib.validation import check_int, check_labels, check_nonnegative, check_p
 __all__ = ["VAE", "ConditionalVAE"]
 
 # values of log w held at once by iwae_bound: k * B is split into chunks below this
-_IWAE_CHUNK = 2 ** 16
+_IWAE_CHUNK = 2 ** 14
 
 
 class VAE(LatentVariableModel):
