@@ -19,6 +19,7 @@ __all__ = [
     "get_device",
     "glue",
     "logmeanexp",
+    "parameter_dtype",
     "seed_everything",
 ]
 
@@ -128,6 +129,14 @@ def logmeanexp(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
 def count_parameters(module: torch.nn.Module, *, trainable_only: bool = True) -> int:
     """The number of (trainable) scalar parameters of a module."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def parameter_dtype(module: torch.nn.Module) -> torch.dtype:
+    """The dtype of a module's first parameter (the default dtype for one with none): the
+    dtype its inputs are cast to."""
+    for p in module.parameters():
+        return p.dtype
+    return torch.get_default_dtype()
 
 
 def glue(name: str, value: Any, *, display: bool = False) -> Any:

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gmlib.base import DensityModel
+from gmlib.utils import parameter_dtype
 from gmlib.validation import Support, check_int
 
 __all__ = ["AutoregressiveModel", "as_event_shape", "bernoulli_log_prob", "check_order",
@@ -107,9 +108,7 @@ class AutoregressiveModel(DensityModel):
     @property
     def dtype(self) -> torch.dtype:
         """The floating dtype of the parameters (inputs are cast to it)."""
-        for p in self.parameters():
-            return p.dtype
-        return torch.get_default_dtype()
+        return parameter_dtype(self)
 
     # binary models built on vectors (FVSBN, NADE, MADE) read 0/1 values directly; the
     # others embed every level, K = 2 included

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from gmlib.utils import parameter_dtype
 from gmlib.validation import check_event_shape, check_finite, check_nonnegative, check_tensor
 
 __all__ = ["Autoencoder"]
@@ -56,13 +57,10 @@ class Autoencoder(nn.Module):
         check_event_shape(x, self.event_shape, "x")
         return check_finite(x, "x")
 
-    def _dtype(self) -> torch.dtype:
-        return next(self.parameters()).dtype
-
     def encode(self, x: Tensor) -> Tensor:
         """The code of each x."""
         x = self._validate(x)
-        return self.encoder(x.flatten(1).to(self._dtype()) * self.input_scale)
+        return self.encoder(x.flatten(1).to(parameter_dtype(self)) * self.input_scale)
 
     def decode(self, z: Tensor) -> Tensor:
         """The reconstruction, in the data's units, of codes z (B, code_dim)."""
@@ -78,7 +76,7 @@ class Autoencoder(nn.Module):
         """Squared reconstruction error per example, summed over values, on the scaled data
         (from a corrupted input in training mode when `noise_std > 0`)."""
         x = self._validate(x)
-        target = x.flatten(1).to(self._dtype()) * self.input_scale
+        target = x.flatten(1).to(parameter_dtype(self)) * self.input_scale
         inputs = target
         if self.training and self.noise_std > 0:
             inputs = target + self.noise_std * torch.randn_like(target)

@@ -14,6 +14,8 @@ import torch
 from torch import Tensor, nn
 from torch.distributions import Distribution, Independent, Normal, OneHotCategorical
 
+from gmlib.utils import parameter_dtype
+
 __all__ = ["CategoricalEncoder", "Encoder", "GaussianEncoder"]
 
 
@@ -36,7 +38,7 @@ class Encoder(nn.Module):
 
     def features(self, x: Tensor, context: Tensor | None = None) -> Tensor:
         """The network's output for x (B, *event_shape) and context (B, C)."""
-        h = x.flatten(1).to(self._dtype()) * self.input_scale
+        h = x.flatten(1).to(parameter_dtype(self)) * self.input_scale
         if context is not None:
             h = torch.cat([h, context.to(h.dtype)], dim=-1)
         out = self.net(h)
@@ -46,10 +48,6 @@ class Encoder(nn.Module):
                              f"latent of size {self.latent_dim}; got {tuple(out.shape)}")
         return out
 
-    def _dtype(self) -> torch.dtype:
-        for p in self.parameters():
-            return p.dtype
-        return torch.get_default_dtype()
 
 
 class GaussianEncoder(Encoder):
