@@ -7,6 +7,8 @@ measured quantity so a lecture can print it:
 * `assert_autoregressive`: output i does not depend on inputs at or after position i.
 * `assert_invertible`: inverse(forward(x)) = x and log|det J| matches autograd's Jacobian.
 * `assert_samples_match`: samples follow exp(log_prob) (chi-square goodness of fit).
+* `assert_density_normalized`, `assert_density_samples_match`: the same two checks for a
+  continuous 2-D density, by integration over a grid of cells (flows, energy models).
 * `assert_nondecreasing`: EM's likelihood never goes down.
 * `assert_bounds_below`: a latent-variable model's ELBO and importance-weighted bounds stay
   below the exact log-likelihood and tighten as k grows.
@@ -26,10 +28,13 @@ from gmlib.validation import check_positive_int
 __all__ = [
     "assert_autoregressive",
     "assert_bounds_below",
+    "assert_density_normalized",
+    "assert_density_samples_match",
     "assert_invertible",
     "assert_nondecreasing",
     "assert_normalized",
     "assert_samples_match",
+    "cell_probabilities",
     "chi_square_pvalue",
 ]
 
@@ -199,6 +204,84 @@ def assert_samples_match(sample: Callable[[int], Tensor], log_prob: LogProbFn, n
     index = (draws * powers).sum(1).long()
     counts = np.bincount(index.numpy(), minlength=len(probs))
     p_value = chi_square_pvalue(counts, probs)
+    if not p_value >= alpha:
+        raise AssertionError(f"samples do not follow exp(log_prob): chi-square p-value "
+                             f"{p_value:.2e} < {alpha:.0e} over {n_samples} samples")
+    return p_value
+
+
+Box = tuple[tuple[float, float], tuple[float, float]]
+
+
+def cell_probabilities(log_prob: LogProbFn, box: Box, *, bins: int = 10,
+                       resolution: int = 16, dtype: torch.dtype = torch.float64) -> np.ndarray:
+    """The mass of a 2-D density in each cell of a bins x bins grid over `box`.
+
+    Each cell is integrated by the midpoint rule on resolution x resolution points, so
+    smooth densities are integrated to high accuracy; `log_prob` gets points of `dtype`
+    (float64 by default: pass the model's dtype), and the sum is taken in float64.
+
+    Args:
+        log_prob: maps (N, 2) points to (N,) log-densities.
+        box: ((x_min, x_max), (y_min, y_max)).
+
+    Returns:
+        (bins, bins) probabilities, indexed [i along x, j along y].
+    """
+    check_positive_int(bins, "bins")
+    check_positive_int(resolution, "resolution")
+    (x0, x1), (y0, y1) = box
+    n = bins * resolution
+    hx, hy = (x1 - x0) / n, (y1 - y0) / n
+    xs = x0 + hx * (torch.arange(n, dtype=torch.float64) + 0.5)
+    ys = y0 + hy * (torch.arange(n, dtype=torch.float64) + 0.5)
+    gx, gy = torch.meshgrid(xs, ys, indexing="ij")
+    with torch.no_grad():
+        log_p = log_prob(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).to(dtype))
+    density = log_p.double().exp().cpu().reshape(bins, resolution, bins, resolution)
+    return (density.sum((1, 3)) * hx * hy).numpy()
+
+
+def assert_density_normalized(log_prob: LogProbFn, box: Box, *, rtol: float = 0.01,
+                              bins: int = 20, resolution: int = 20,
+                              dtype: torch.dtype = torch.float64) -> float:
+    """Check that a 2-D density integrates to 1 over `box` (which must hold its mass).
+
+    Returns:
+        The integral.
+    """
+    total = float(cell_probabilities(log_prob, box, bins=bins, resolution=resolution,
+                                     dtype=dtype).sum())
+    if not abs(total - 1.0) <= rtol:
+        raise AssertionError(f"the density integrates to {total:.5f} over {box}, not 1 "
+                             f"(|error| {abs(total - 1):.2e} > {rtol:.0e})")
+    return total
+
+
+def assert_density_samples_match(sample: Callable[[int], Tensor], log_prob: LogProbFn,
+                                 box: Box, *, bins: int = 10, resolution: int = 16,
+                                 n_samples: int = 20000, alpha: float = 1e-3,
+                                 dtype: torch.dtype = torch.float64) -> float:
+    """Check that `sample(n)` draws from a 2-D density `exp(log_prob)` (chi-square test).
+
+    Samples are counted in a bins x bins grid over `box` plus one cell for everything
+    outside it; the expected counts come from `cell_probabilities`. Seed the generators first.
+
+    Returns:
+        The p-value.
+    """
+    probs = cell_probabilities(log_prob, box, bins=bins, resolution=resolution,
+                               dtype=dtype).reshape(-1)
+    outside = max(1.0 - float(probs.sum()), 0.0)
+    draws = sample(n_samples).double().cpu().numpy()
+    if draws.shape != (n_samples, 2):
+        raise AssertionError(f"samples have shape {draws.shape}; expected ({n_samples}, 2)")
+    (x0, x1), (y0, y1) = box
+    i = np.floor((draws[:, 0] - x0) / (x1 - x0) * bins).astype(np.int64)
+    j = np.floor((draws[:, 1] - y0) / (y1 - y0) * bins).astype(np.int64)
+    inside = (i >= 0) & (i < bins) & (j >= 0) & (j < bins)
+    counts = np.bincount(i[inside] * bins + j[inside], minlength=bins * bins)
+    p_value = chi_square_pvalue(np.append(counts, (~inside).sum()), np.append(probs, outside))
     if not p_value >= alpha:
         raise AssertionError(f"samples do not follow exp(log_prob): chi-square p-value "
                              f"{p_value:.2e} < {alpha:.0e} over {n_samples} samples")
