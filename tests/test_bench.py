@@ -54,8 +54,11 @@ def test_json_output_has_the_documented_keys(capsys):
 def test_list_and_markdown(capsys):
     assert main(["--list"]) == 0
     assert "independent-categorical" in capsys.readouterr().out
-    table = markdown_table([run_entry("uniform")])
+    row = run_entry("uniform")
+    table = markdown_table([row])
     assert table.startswith("| Model | Family |") and "`uniform`" in table
+    row.notes = "q(u | x) noise"  # a "|" in the notes must not split the cell
+    assert "q(u \\| x) noise |" in markdown_table([row])
 
 
 def test_unknown_entry_is_reported(capsys):

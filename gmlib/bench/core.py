@@ -24,8 +24,8 @@ from gmlib.data import digits
 from gmlib.metrics import bits_per_dim, dataset_log_likelihood
 from gmlib.utils import count_parameters, get_device, seed_everything
 
-__all__ = ["FAMILIES", "TRACKS", "BenchContext", "BenchEntry", "Row", "entries", "get_entry",
-           "register", "run", "run_entry", "train_entry"]
+__all__ = ["FAMILIES", "IWAE_K", "TRACKS", "BenchContext", "BenchEntry", "Row", "entries",
+           "get_entry", "iwae_score", "mean_elbo", "register", "run", "run_entry", "train_entry"]
 
 FAMILIES = ("baseline", "bayesnet", "mixture", "linear", "autoregressive", "vae", "flow", "gan",
             "ebm", "diffusion")
@@ -33,7 +33,22 @@ TRACKS = ("17-level", "binary")
 N_DIMS = 64
 # Modules whose import registers entries; each model issue adds its own.
 ENTRY_MODULES = ("gmlib.bench.baselines", "gmlib.bench.bayesnets", "gmlib.bench.latent",
-                 "gmlib.bench.autoregressive", "gmlib.bench.vae")
+                 "gmlib.bench.autoregressive", "gmlib.bench.vae", "gmlib.bench.flows")
+
+
+# importance samples of the bound that scores a model with only a bound (VAEs, dequantised flows)
+IWAE_K = 1000
+
+
+def iwae_score(model: nn.Module, x: Tensor) -> Tensor:
+    """The `score` of a model with a bound: its importance-weighted bound with IWAE_K samples."""
+    return model.iwae_bound(x, IWAE_K)
+
+
+def mean_elbo(model: nn.Module, x: Tensor) -> Tensor:
+    """The `elbo` of such a model: the mean of 10 one-sample ELBOs (the same expectation,
+    less noise)."""
+    return torch.stack([model.elbo(x) for _ in range(10)]).mean(0)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def markdown_table(rows: list[Row] | list[dict[str, Any]]) -> str:
         cells = (f"`{r['name']}`", r["family"], r["track"], f"{r['params']:,}",
                  _fmt(r["train_seconds"], 2), _fmt(r["test_nll"], 2),
                  _fmt(r["bits_per_dim"], 3), _fmt(r.get("test_neg_elbo"), 2), _fmt(r["fdd"], 2),
-                 r["notes"])
+                 r["notes"].replace("|", "\\|"))  # a "|" in the notes would end the cell
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

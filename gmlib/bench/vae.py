@@ -14,15 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
-from torch import Tensor, nn
+from torch import nn
 
-from gmlib.bench.core import BenchContext, BenchEntry, register
+from gmlib.bench.core import IWAE_K, BenchContext, BenchEntry, iwae_score, mean_elbo, register
 from gmlib.data import DIGITS_LEVELS
 from gmlib.train import fit
 from gmlib.vae import VAE, build_vae
-
-IWAE_K = 1000
 
 
 def _trained(make: Callable[[], VAE], *, epochs: int, lr: float = 1e-3, batch_size: int = 64,
@@ -35,15 +32,6 @@ def _trained(make: Callable[[], VAE], *, epochs: int, lr: float = 1e-3, batch_si
     return train
 
 
-def _iwae(model: nn.Module, x: Tensor) -> Tensor:
-    return model.iwae_bound(x, IWAE_K)
-
-
-def _elbo(model: nn.Module, x: Tensor) -> Tensor:
-    # the mean of 10 single-sample ELBOs: the same expectation, less noise
-    return torch.stack([model.elbo(x) for _ in range(10)]).mean(0)
-
-
 SHAPE = (1, 8, 8)
 K = DIGITS_LEVELS
 _PROTOCOL = f"test NLL bounded by IWAE k={IWAE_K}"
@@ -53,7 +41,7 @@ def _register(name: str, track: str, description: str, epochs: int, **build: obj
     register(BenchEntry(
         name=name, family="vae", track=track, description=f"{description}; {_PROTOCOL}",
         train=_trained(lambda: build_vae(SHAPE, dropout=0.2, **build), epochs=epochs),
-        score=_iwae, elbo=_elbo))
+        score=iwae_score, elbo=mean_elbo))
 
 
 _register("vae", "17-level", "VAE: MLP encoder/decoder (256, 256), 16 latents, free 17-way "
