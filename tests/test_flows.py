@@ -359,3 +359,9 @@ def test_transform_errors() -> None:
         RealNVP((8, 8))
     with pytest.raises(ValueError, match="dim >= 2"):
         SplineFlow(1)
+    with pytest.raises(ValueError, match=r"ElementwiseSpline expects inputs of shape \(B, 4\)"):
+        ElementwiseSpline((4,))(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="n_levels"):
+        VariationalDequantizer((2,), 1)
+    with pytest.raises(ValueError, match="n_levels"):
+        DequantizedFlow(Flow([Logit(3)], (2,)), 1)

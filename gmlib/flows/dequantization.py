@@ -31,7 +31,7 @@ from gmlib.flows.flow import Flow, StandardNormal
 from gmlib.flows.transform import Chain, sum_except_batch
 from gmlib.nn import MLP, ResidualConvNet
 from gmlib.utils import logmeanexp, parameter_dtype
-from gmlib.validation import Support, check_positive_int
+from gmlib.validation import Support, check_int, check_positive_int
 
 __all__ = ["DequantizedFlow", "UniformDequantizer", "VariationalDequantizer"]
 
@@ -71,7 +71,7 @@ class VariationalDequantizer(nn.Module):
     def __init__(self, event_shape: tuple[int, ...], n_levels: int, *, hidden: int = 32,
                  n_layers: int = 4, context_channels: int = 8) -> None:
         super().__init__()
-        self.n_levels = check_positive_int(n_levels, "n_levels")
+        self.n_levels = check_int(n_levels, "n_levels", 2)
         shape = tuple(event_shape)
         if len(shape) == 1:
             self.features = MLP(shape[0], [hidden], context_channels)
