@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from gmlib.data import two_moons
 from gmlib.flows import (
+    MAF,
     ActNorm,
     AffineCoupling,
     Chain,
@@ -21,6 +22,7 @@ from gmlib.flows import (
     Inverse,
     InvertibleLinear,
     Logit,
+    MaskedAutoregressive,
     RealNVP,
     SplineCoupling,
     SplineFlow,
@@ -88,6 +90,10 @@ TRANSFORMS = {
     "glow": (lambda: Glow((1, 4, 4), n_scales=2, n_steps=2, hidden=4, seed=0).transform,
              (1, 4, 4)),
     "spline-flow": (lambda: SplineFlow(2, n_layers=2, hidden=8).transform, (2,)),
+    "maf-layer": (lambda: MaskedAutoregressive(4, hidden_sizes=(12, 12),
+                                               order=torch.tensor([2, 0, 3, 1])), (4,)),
+    "iaf-layer": (lambda: Inverse(MaskedAutoregressive(3, hidden_sizes=(8,))), (3,)),
+    "maf": (lambda: MAF(4, n_layers=3, hidden_sizes=(16,)).transform, (4,)),
 }
 
 
@@ -146,6 +152,17 @@ def test_coupling_jacobian_is_triangular(kind: str, mask: Tensor) -> None:
     block = jac[~fixed][:, ~fixed]
     assert (block - torch.diag(torch.diagonal(block))).abs().max() == 0
     assert bool((torch.diagonal(block) > 0).all())  # monotone, so orientation-preserving
+
+
+def test_maf_jacobian_is_triangular_in_its_order() -> None:
+    order = torch.tensor([2, 0, 3, 1])
+    layer = _perturbed(MaskedAutoregressive(4, hidden_sizes=(12, 12), order=order))
+    jac = torch.autograd.functional.jacobian(lambda v: layer(v[None])[0][0],
+                                             torch.randn(4, dtype=F64))
+    ranked = jac[order][:, order]  # rows and columns in the autoregressive order
+    assert torch.triu(ranked, 1).abs().max() == 0  # z_d depends on x_<d and x_d only
+    assert torch.tril(ranked, -1).abs().max() > 0  # ... and does depend on x_<d
+    assert bool((torch.diagonal(jac) > 0).all())  # dz_d/dx_d = exp(-a_d)
 
 
 def test_actnorm_initialises_from_the_first_batch() -> None:
@@ -363,5 +380,9 @@ def test_transform_errors() -> None:
         ElementwiseSpline((4,))(torch.zeros(2, 3))
     with pytest.raises(ValueError, match="n_levels"):
         VariationalDequantizer((2,), 1)
+    with pytest.raises(ValueError, match=r"order must be a permutation of 0..2"):
+        MaskedAutoregressive(3, order=torch.tensor([0, 0, 1]))
+    with pytest.raises(ValueError, match=r"expects vectors \(B, 3\)"):
+        MaskedAutoregressive(3)(torch.zeros(2, 4))
     with pytest.raises(ValueError, match="n_levels"):
         DequantizedFlow(Flow([Logit(3)], (2,)), 1)

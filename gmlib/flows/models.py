@@ -7,6 +7,7 @@
 * `Glow`: at each scale a squeeze, then steps of ActNorm -> invertible 1x1 convolution ->
   affine coupling on a channel mask, then half the channels are factored out.
 * `SplineFlow`: rational-quadratic spline couplings on vectors, for 2-D densities.
+* `MAF`: masked autoregressive layers on vectors, each in the reverse order of the last.
 
 Each takes `logit_bound=K` to start with `Logit(K)`: the flow's density then lives on
 [0, K)^D, which is what `DequantizedFlow` needs for K-level data.
@@ -18,12 +19,17 @@ References:
     https://arxiv.org/abs/1807.03039
     Durkan, Bekasov, Murray, Papamakarios (2019). Neural spline flows.
     https://arxiv.org/abs/1906.04032
+    Papamakarios, Pavlakou, Murray (2017). Masked autoregressive flow for density
+    estimation. https://arxiv.org/abs/1705.07057
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+
+from gmlib.flows.autoregressive import MaskedAutoregressive
 from gmlib.flows.coupling import (
     AffineCoupling,
     SplineCoupling,
@@ -38,7 +44,7 @@ from gmlib.flows.spline import spline_param_count
 from gmlib.flows.transform import Chain, Inverse, Transform
 from gmlib.validation import check_positive_int
 
-__all__ = ["Glow", "RealNVP", "SplineFlow"]
+__all__ = ["MAF", "Glow", "RealNVP", "SplineFlow"]
 
 
 def _shape(event_shape: Sequence[int]) -> tuple[int, ...]:
@@ -181,3 +187,28 @@ class SplineFlow(Flow):
                 make_conditioner(shape, spline_param_count(n_bins), hidden=hidden,
                                  n_layers=n_blocks), n_bins=n_bins, bound=bound))
         super().__init__(layers, shape)
+
+
+class MAF(Flow):
+    """Masked autoregressive flow (Papamakarios et al. 2017) on vectors.
+
+    Layers alternate between the order 0..D-1 and its reverse, with an ActNorm before each,
+    so every variable is conditioned on every other one somewhere in the stack.
+
+    Args:
+        dim: D.
+        n_layers: MADE layers.
+        hidden_sizes: widths of each MADE.
+        logit_bound: start with `Logit(logit_bound)` for data in [0, logit_bound)^D.
+    """
+
+    def __init__(self, dim: int, *, n_layers: int = 5, hidden_sizes: Sequence[int] = (64, 64),
+                 logit_bound: float | None = None) -> None:
+        check_positive_int(n_layers, "n_layers")
+        forward_order = torch.arange(check_positive_int(dim, "dim"))
+        layers: list[Transform] = []
+        for i in range(n_layers):
+            order = forward_order if i % 2 == 0 else forward_order.flip(0)
+            layers += [ActNorm(dim),
+                       MaskedAutoregressive(dim, hidden_sizes=hidden_sizes, order=order)]
+        super().__init__([*_preprocess(logit_bound), *layers], (dim,))
