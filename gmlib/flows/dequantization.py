@@ -31,7 +31,7 @@ from gmlib.flows.flow import Flow, StandardNormal
 from gmlib.flows.transform import Chain, sum_except_batch
 from gmlib.nn import MLP, ResidualConvNet
 from gmlib.utils import logmeanexp, parameter_dtype
-from gmlib.validation import Support, check_int, check_positive_int
+from gmlib.validation import Support, check_int
 
 __all__ = ["DequantizedFlow", "UniformDequantizer", "VariationalDequantizer"]
 
@@ -126,8 +126,7 @@ class DequantizedFlow(LatentVariableModel):
 
     def __init__(self, flow: Flow, n_levels: int, *,
                  dequantizer: nn.Module | None = None) -> None:
-        super().__init__(flow.event_shape, Support.levels(check_positive_int(n_levels,
-                                                                             "n_levels")))
+        super().__init__(flow.event_shape, Support.levels(check_int(n_levels, "n_levels", 2)))
         self.flow = flow
         self.n_levels = n_levels
         self.dequantizer = UniformDequantizer() if dequantizer is None else dequantizer
