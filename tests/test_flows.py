@@ -318,7 +318,7 @@ def test_image_flows_on_each_device(build: object, device: torch.device) -> None
     assert model.flow.sample(2, temperature=0.5).shape == (2, 1, 8, 8)
 
 
-def test_flow_loss_is_the_negative_log_likelihood(gaussian_model: nn.Module) -> None:
+def test_flow_loss_is_the_negative_log_likelihood() -> None:
     flow = _toy_flow("realnvp")
     x = torch.randn(7, 2, dtype=F64)
     torch.testing.assert_close(flow.loss(x), -flow.log_prob(x))

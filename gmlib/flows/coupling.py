@@ -20,13 +20,12 @@ References:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from gmlib.flows.spline import rational_quadratic_spline, spline_param_count
+from gmlib.flows.spline import IDENTITY_SLOPE, rational_quadratic_spline, spline_param_count
 from gmlib.flows.transform import Transform, sum_except_batch
 from gmlib.nn import MLP, ResidualConvNet
 from gmlib.validation import check_positive_int
@@ -189,10 +188,9 @@ class SplineCoupling(_Coupling):
         self.n_bins = check_positive_int(n_bins, "n_bins")
         self.n_params = spline_param_count(n_bins)
         self.bound = float(bound)
-        # a zero conditioner gives slopes softplus(0) + 1e-3 < 1; shift them to start at ~1
-        self.register_buffer("slope_offset", torch.tensor(math.log(math.e - 1)))
 
     def _g(self, x: Tensor, params: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
         k = self.n_bins
-        params = torch.cat([params[..., : 2 * k], params[..., 2 * k:] + self.slope_offset], -1)
+        # a zero conditioner would give slopes softplus(0) < 1: shift them to start at ~1
+        params = torch.cat([params[..., : 2 * k], params[..., 2 * k:] + IDENTITY_SLOPE], -1)
         return rational_quadratic_spline(x, params, bound=self.bound, inverse=inverse)

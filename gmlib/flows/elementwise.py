@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gmlib.flows.spline import rational_quadratic_spline, spline_param_count
+from gmlib.flows.spline import IDENTITY_SLOPE, rational_quadratic_spline, spline_param_count
 from gmlib.flows.transform import Transform, sum_except_batch
 from gmlib.validation import check_positive_int
 
@@ -93,8 +93,8 @@ class ElementwiseSpline(Transform):
         check_positive_int(n_bins, "n_bins")
         self.bound = float(bound)
         self.params = nn.Parameter(torch.zeros(*shape, spline_param_count(n_bins)))
-        with torch.no_grad():  # softplus(log(e - 1)) = 1: start (nearly) at the identity
-            self.params[..., 2 * n_bins:] = math.log(math.e - 1)
+        with torch.no_grad():  # start (nearly) at the identity
+            self.params[..., 2 * n_bins:] = IDENTITY_SLOPE
 
     def _spline(self, x: Tensor, inverse: bool) -> tuple[Tensor, Tensor]:
         if x.shape[1:] != self.params.shape[:-1]:

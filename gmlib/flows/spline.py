@@ -13,14 +13,19 @@ References:
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["rational_quadratic_spline", "spline_param_count"]
+__all__ = ["IDENTITY_SLOPE", "rational_quadratic_spline", "spline_param_count"]
 
 MIN_BIN = 1e-3
 MIN_SLOPE = 1e-3
+# the unconstrained slope parameter whose softplus is 1: with it (and zero widths and
+# heights, i.e. equal bins) the spline starts as (nearly) the identity map
+IDENTITY_SLOPE = math.log(math.e - 1)
 
 
 def spline_param_count(n_bins: int) -> int:
