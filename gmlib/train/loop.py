@@ -85,7 +85,7 @@ def _evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> flo
     return total / count
 
 
-def _progress_enabled(progress: bool) -> bool:
+def progress_enabled(progress: bool) -> bool:
     # GMLIB_PROGRESS=0 silences every bar (the book build and CI logs set it)
     return progress and os.environ.get("GMLIB_PROGRESS", "1") != "0"
 
@@ -154,7 +154,7 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
     best_state: dict[str, Tensor] | None = None
     epochs_without_gain = 0
     start = time.perf_counter()
-    bar = tqdm(range(epochs), desc=type(model).__name__, disable=not _progress_enabled(progress))
+    bar = tqdm(range(epochs), desc=type(model).__name__, disable=not progress_enabled(progress))
     for epoch in bar:
         model.train()
         total, count = 0.0, 0

@@ -1,8 +1,4 @@
-"""Likelihood metrics: dataset log-likelihood in nats, NLL per example, bits per dimension.
-
-Sample-quality metrics (the Frechet digit distance, MMD, precision/recall) join this module
-with the GAN lecture.
-"""
+"""Likelihood metrics: dataset log-likelihood in nats, NLL per example, bits per dimension."""
 
 from __future__ import annotations
 

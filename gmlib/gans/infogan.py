@@ -1,0 +1,122 @@
+"""`InfoGAN`: a GAN whose latent codes are made interpretable by a mutual-information term.
+
+The generator's input is noise z and a code c: one categorical variable (n_categories values)
+and a few continuous ones, U(-1, 1). A head Q on the discriminator's features predicts c from
+G(z, c); maximising the variational lower bound on the mutual information,
+I(c; G(z, c)) >= H(c) + E[log Q(c | G(z, c))], forces the code to control something visible.
+With 10 categories on digits, the categorical code tends to pick the digit class, without a
+single label (Chen et al. 2016). Here log Q is a categorical log-likelihood for the discrete
+code and a unit-variance Gaussian one (a squared error) for the continuous codes.
+
+References:
+    Chen et al. 2016, InfoGAN: interpretable representation learning by information maximizing
+    generative adversarial nets, https://arxiv.org/abs/1606.03657
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from itertools import chain
+
+import torch
+from torch import Tensor, nn
+
+from gmlib.gans.model import GAN
+from gmlib.nn import MLP
+from gmlib.validation import check_int, check_labels, check_nonnegative, check_tensor
+
+__all__ = ["InfoGAN"]
+
+
+class InfoGAN(GAN):
+    """A GAN with latent (z, categorical code, continuous codes) and a Q head on D.
+
+    Args:
+        generator: takes the concatenated latent of size noise_dim + n_categories +
+            n_continuous (build it with that `latent_dim`).
+        discriminator: has `features(x)` and `feature_dim`, as the gmlib networks do.
+        noise_dim: size of the incompressible noise z.
+        event_shape: shape of one sample.
+        n_categories: values of the categorical code.
+        n_continuous: number of continuous codes, each U(-1, 1).
+        info_weight: lambda, the weight of the information term (1 in Chen et al.).
+        q_hidden: width of Q's hidden layer.
+        **kwargs: passed to `GAN` (loss, gradient_penalty, support).
+
+    Shapes:
+        sample(n, category=None, continuous=None) -> (n, *event_shape)
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, noise_dim: int,
+                 event_shape: Sequence[int], *, n_categories: int = 10, n_continuous: int = 2,
+                 info_weight: float = 1.0, q_hidden: int = 128, **kwargs: object) -> None:
+        self.noise_dim = check_int(noise_dim, "noise_dim", minimum=1)
+        n_categories = check_int(n_categories, "n_categories", minimum=2)
+        n_continuous = check_int(n_continuous, "n_continuous", minimum=0)
+        super().__init__(generator, discriminator, noise_dim + n_categories + n_continuous,
+                         event_shape, **kwargs)
+        self.n_categories, self.n_continuous = n_categories, n_continuous
+        self.info_weight = check_nonnegative(info_weight, "info_weight")
+        if not hasattr(discriminator, "features") or not hasattr(discriminator, "feature_dim"):
+            raise TypeError("InfoGAN's discriminator must expose features(x) and feature_dim "
+                            "(gmlib.gans.MLPDiscriminator and DCGANDiscriminator do)")
+        self.q_head = MLP(discriminator.feature_dim, (q_hidden,), n_categories + n_continuous,
+                          activation=lambda: nn.LeakyReLU(0.2))
+
+    def generator_parameters(self) -> Iterator[nn.Parameter]:
+        """G and Q: both maximise the information term."""
+        return chain(self.generator.parameters(), self.q_head.parameters())
+
+    def _latent(self, n: int, category: Tensor, continuous: Tensor) -> Tensor:
+        noise = torch.randn(n, self.noise_dim, device=self.device)
+        one_hot = nn.functional.one_hot(category, self.n_categories).float()
+        return torch.cat([noise, one_hot, continuous], 1)
+
+    def sample_codes(self, n: int) -> tuple[Tensor, Tensor]:
+        """Random codes: categories (n,) uniform, continuous (n, n_continuous) U(-1, 1)."""
+        category = torch.randint(self.n_categories, (n,), device=self.device)
+        return category, 2 * torch.rand(n, self.n_continuous, device=self.device) - 1
+
+    def sample_latent(self, n: int) -> Tensor:
+        return self._latent(n, *self.sample_codes(n))
+
+    def _sample(self, n: int, **kwargs: Tensor | int | None) -> Tensor:
+        category, continuous = self.sample_codes(n)
+        chosen = kwargs.pop("category", None)
+        if chosen is not None:
+            if isinstance(chosen, int) and not isinstance(chosen, bool):
+                chosen = torch.full((n,), chosen, device=self.device)
+            category = check_labels(check_tensor(chosen, "category"), self.n_categories, n,
+                                    "category").to(self.device)
+        values = kwargs.pop("continuous", None)
+        if values is not None:
+            check_tensor(values, "continuous")
+            if values.shape != (n, self.n_continuous):
+                raise ValueError(f"continuous must have shape ({n}, {self.n_continuous}); got "
+                                 f"{tuple(values.shape)}")
+            continuous = values.to(self.device, torch.float32)
+        return self.generator(self._latent(n, category, continuous), None)
+
+    def q_predict(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Q's prediction of the code of x: category logits (B, K), continuous means (B, C)."""
+        out = self.q_head(self.discriminator.features(x))
+        return out[:, :self.n_categories], out[:, self.n_categories:]
+
+    @torch.no_grad()
+    def infer_category(self, x: Tensor) -> Tensor:
+        """The most probable categorical code of each image (a clustering of real data)."""
+        return self.q_predict(self.validate_input(x).to(self.device))[0].argmax(1)
+
+    def information_loss(self, n: int) -> Tensor:
+        """-E[log Q(c | G(z, c))] up to constants: the cross-entropy of the categorical code
+        plus half the squared error of the continuous ones (a scalar)."""
+        category, continuous = self.sample_codes(n)
+        logits, means = self.q_predict(self.generator(self._latent(n, category, continuous), None))
+        loss = nn.functional.cross_entropy(logits, category)
+        if self.n_continuous:
+            loss = loss + 0.5 * (means - continuous).square().sum(1).mean()
+        return loss
+
+    def generator_loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+        """The adversarial loss plus lambda times the information loss."""
+        return super().generator_loss(x, c) + self.info_weight * self.information_loss(len(x))
