@@ -20,10 +20,11 @@ if TYPE_CHECKING:  # matplotlib is imported lazily: importing gmlib must stay ch
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from gmlib.gans import GANHistory
     from gmlib.train import History
 
 __all__ = ["density_grid", "density_heatmap", "draw_dag", "image_grid", "make_grid",
-           "plot_history", "real_vs_generated", "scatter2d"]
+           "plot_gan_history", "plot_history", "real_vs_generated", "scatter2d"]
 
 
 def _as_images(images: Tensor | np.ndarray) -> np.ndarray:
@@ -179,6 +180,25 @@ def plot_history(history: History, *, ax: Axes | None = None,
         ax.axvline(history.best_epoch + 1, color="grey", linestyle=":", label="best epoch")
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax
+
+
+def plot_gan_history(history: GANHistory, *, ax: Axes | None = None,
+                     window: int = 50) -> Axes:
+    """Both players' losses per step of `gmlib.gans.train_gan`, smoothed by a moving average."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    for name, values in (("discriminator", history.discriminator_loss),
+                         ("generator", history.generator_loss)):
+        values = np.asarray(values, dtype=float)
+        width = max(1, min(window, len(values)))
+        smooth = np.convolve(values, np.ones(width) / width, mode="valid")
+        ax.plot(np.arange(width, len(values) + 1), smooth, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"loss (moving average of {window} steps)")
     ax.legend()
     return ax
 

@@ -22,7 +22,7 @@ from gmlib.bench.core import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON_KEYS = {"name", "family", "track", "params", "train_seconds", "test_nll", "bits_per_dim",
-             "fdd", "notes", "test_neg_elbo"}
+             "fdd", "notes", "test_neg_elbo", "extra"}
 
 
 def test_registry_holds_the_baselines_with_valid_families():

@@ -13,14 +13,14 @@ import math
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from gmlib.data import digits
+from gmlib.data import digits, ring_of_gaussians
 from gmlib.metrics import bits_per_dim, dataset_log_likelihood
 from gmlib.utils import count_parameters, get_device, seed_everything
 
@@ -29,11 +29,13 @@ __all__ = ["FAMILIES", "IWAE_K", "TRACKS", "BenchContext", "BenchEntry", "Row", 
 
 FAMILIES = ("baseline", "bayesnet", "mixture", "linear", "autoregressive", "vae", "flow", "gan",
             "ebm", "diffusion")
-TRACKS = ("17-level", "binary")
+# the digits protocol in two encodings, and the 2-D ring of 8 Gaussians for mode coverage
+TRACKS = ("17-level", "binary", "ring-of-8")
 N_DIMS = 64
 # Modules whose import registers entries; each model issue adds its own.
 ENTRY_MODULES = ("gmlib.bench.baselines", "gmlib.bench.bayesnets", "gmlib.bench.latent",
-                 "gmlib.bench.autoregressive", "gmlib.bench.vae", "gmlib.bench.flows")
+                 "gmlib.bench.autoregressive", "gmlib.bench.vae", "gmlib.bench.flows",
+                 "gmlib.bench.gans")
 
 
 # importance samples of the bound that scores a model with only a bound (VAEs, dequantised flows)
@@ -72,6 +74,8 @@ class BenchEntry:
             `model.log_prob`; for models with no likelihood set `has_likelihood=False`.
         elbo: `(model, x) -> (B,)` evidence lower bounds, for latent-variable models whose
             `score` is a tighter bound; the row then reports both.
+        quality: `(model, ctx) -> {metric: value}` sample metrics (see `gmlib.bench.quality`);
+            an "fdd" key fills the row's FDD column, the others its `extra` metrics.
         fast: trains in a few seconds, so the tests re-run it to check the stored results.
     """
 
@@ -83,6 +87,7 @@ class BenchEntry:
     score: Callable[[nn.Module, Tensor], Tensor] | None = None
     has_likelihood: bool = True
     elbo: Callable[[nn.Module, Tensor], Tensor] | None = None
+    quality: Callable[[nn.Module, BenchContext], dict[str, float]] | None = None
     fast: bool = False
 
 
@@ -100,6 +105,7 @@ class Row:
     fdd: float | None = None
     notes: str = ""
     test_neg_elbo: float | None = None
+    extra: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,10 +145,17 @@ def get_entry(name: str) -> BenchEntry:
     return known[name]
 
 
+RING_SIZES = {"train": 2000, "val": 500, "test": 5000}
+
+
 def context(track: str, *, device: str | torch.device = "cpu", seed: int = 0) -> BenchContext:
-    """The digits protocol for a track: 17-level grey values 0..16 or binarised pixels."""
+    """The data of a track: the digits as 17-level grey values 0..16 or binarised pixels, or
+    samples of the ring of 8 Gaussians (radius 2, sd 0.05; fixed seeds 0, 1, 2)."""
     if track not in TRACKS:
         raise ValueError(f"track must be one of {TRACKS}; got {track!r}")
+    if track == "ring-of-8":
+        ring = [ring_of_gaussians(RING_SIZES[s], seed=i) for i, s in enumerate(RING_SIZES)]
+        return BenchContext(*ring, get_device(device), seed)
     binary = track == "binary"
     split = {s: digits(s, binarize=binary) for s in ("train", "val", "test")}
     return BenchContext(split["train"], split["val"], split["test"], get_device(device), seed)
@@ -190,9 +203,14 @@ def train_entry(name: str, *, device: str | torch.device = "cpu",
     if entry.elbo is not None:
         elbo = entry.elbo
         neg_elbo = _test_nll(name, lambda x: elbo(model, x), ctx, seed)
+    extra: dict[str, float] = {}
+    if entry.quality is not None:
+        seed_everything(seed)
+        extra = {key: float(value) for key, value in entry.quality(model, ctx).items()}
     row = Row(name=entry.name, family=entry.family, track=entry.track,
               params=_n_parameters(model), train_seconds=seconds, test_nll=test_nll,
-              bits_per_dim=bpd, notes=entry.description, test_neg_elbo=neg_elbo)
+              bits_per_dim=bpd, fdd=extra.pop("fdd", None), notes=entry.description,
+              test_neg_elbo=neg_elbo, extra=extra)
     return row, model
 
 

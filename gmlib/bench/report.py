@@ -14,11 +14,17 @@ __all__ = ["load_results", "markdown_table", "write_results"]
 RESULTS_FILE = "results.json"
 TABLE_FILE = "leaderboard.md"
 _HEADER = ("Model", "Family", "Track", "Params", "Train (s)", "Test NLL (nats)", "Bits/dim",
-           "Test -ELBO", "FDD", "Notes")
+           "Test -ELBO", "FDD", "Other metrics", "Notes")
 
 
 def _fmt(value: float | None, digits: int) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _extra(metrics: dict[str, float] | None) -> str:
+    """`{"precision": 0.8, ...}` -> "precision 0.800, ..." (counts stay integers)."""
+    return ", ".join(f"{k.replace('_', ' ')} {v:g}" if float(v).is_integer() else
+                     f"{k.replace('_', ' ')} {v:.3f}" for k, v in (metrics or {}).items()) or "–"
 
 
 def markdown_table(rows: list[Row] | list[dict[str, Any]]) -> str:
@@ -27,12 +33,13 @@ def markdown_table(rows: list[Row] | list[dict[str, Any]]) -> str:
     dicts.sort(key=lambda r: (r["track"], r["test_nll"] is None, r["test_nll"] or 0.0))
     lines = ["| " + " | ".join(_HEADER) + " |",
              "|" + "|".join(["---", "---", "---", "---:", "---:", "---:", "---:", "---:", "---:",
-                             "---"])
+                             "---", "---"])
              + "|"]
     for r in dicts:
         cells = (f"`{r['name']}`", r["family"], r["track"], f"{r['params']:,}",
                  _fmt(r["train_seconds"], 2), _fmt(r["test_nll"], 2),
                  _fmt(r["bits_per_dim"], 3), _fmt(r.get("test_neg_elbo"), 2), _fmt(r["fdd"], 2),
+                 _extra(r.get("extra")),
                  r["notes"].replace("|", "\\|"))  # a "|" in the notes would end the cell
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from torch import nn
 
 from gmlib.bench.core import IWAE_K, BenchContext, BenchEntry, iwae_score, mean_elbo, register
+from gmlib.bench.quality import digit_quality
 from gmlib.data import DIGITS_LEVELS
 from gmlib.train import fit
 from gmlib.vae import VAE, build_vae
@@ -41,7 +42,8 @@ def _register(name: str, track: str, description: str, epochs: int, **build: obj
     register(BenchEntry(
         name=name, family="vae", track=track, description=f"{description}; {_PROTOCOL}",
         train=_trained(lambda: build_vae(SHAPE, dropout=0.2, **build), epochs=epochs),
-        score=iwae_score, elbo=mean_elbo))
+        score=iwae_score, elbo=mean_elbo,
+        quality=digit_quality if track == "17-level" else None))
 
 
 _register("vae", "17-level", "VAE: MLP encoder/decoder (256, 256), 16 latents, free 17-way "

@@ -1,0 +1,52 @@
+"""Sample-quality scorers for bench entries (`BenchEntry.quality`).
+
+Digits are judged by the course's classifier (`gmlib.metrics`): 1000 samples against the 447
+test digits, the protocol under which `fdd_floor()` (1000 real training digits) is measured,
+so every FDD in the leaderboard sits next to that floor. The ring of 8 Gaussians is judged by
+mode coverage.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gmlib.bench.core import BenchContext
+from gmlib.data import digits, ring_modes
+from gmlib.metrics import cluster_purity, mode_coverage, sample_quality
+
+__all__ = ["N_SAMPLES", "conditional_digit_quality", "digit_quality", "infogan_quality",
+           "ring_quality"]
+
+N_SAMPLES = 1000
+RING_STD = 0.05
+
+
+def digit_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:
+    """FDD, MMD^2 and precision/recall of 1000 samples against the test digits."""
+    report = sample_quality(model.sample(N_SAMPLES).cpu(), ctx.test.cpu())
+    return {"fdd": report.fdd, "mmd": report.mmd, "precision": report.precision,
+            "recall": report.recall}
+
+
+def conditional_digit_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:
+    """The same for 100 samples of each class, plus how often they are classified as it."""
+    labels = torch.arange(10).repeat(N_SAMPLES // 10)
+    samples = model.sample(N_SAMPLES, c=labels.to(ctx.device)).cpu()
+    report = sample_quality(samples, ctx.test.cpu(), labels=labels)
+    return {"fdd": report.fdd, "mmd": report.mmd, "precision": report.precision,
+            "recall": report.recall, "accuracy": report.accuracy}
+
+
+def infogan_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:
+    """Digit quality, and the purity of the categorical code on the test digits (labels are
+    used only here, to score the clustering the model found without them)."""
+    _, labels = digits("test", labels=True)
+    purity = cluster_purity(model.infer_category(ctx.test).cpu(), labels)
+    return {**digit_quality(model, ctx), "purity": purity}
+
+
+def ring_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:
+    """Modes covered (of 8) and the share of high-quality samples, from 5000 samples."""
+    coverage = mode_coverage(model.sample(5000).cpu(), ring_modes(), RING_STD)
+    return {"modes_covered": coverage.modes_covered, "high_quality": coverage.high_quality}

@@ -1,0 +1,121 @@
+"""Checks for the exercises of lecture 09 (generative adversarial networks)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.nn.functional import softplus
+
+from gmlib.exercises.answers import expect_tensor
+from gmlib.exercises.core import Incorrect, exercise
+from gmlib.metrics import frechet_distance
+
+F64 = torch.float64
+
+
+def _gen() -> torch.Generator:
+    return torch.Generator().manual_seed(0)
+
+
+def _scalar(got: object, what: str) -> float:
+    if isinstance(got, Tensor) and got.numel() == 1:
+        return float(got.detach())
+    if isinstance(got, int | float) and not isinstance(got, bool):
+        return float(got)
+    raise Incorrect(f"return {what} as a single number (a 0-d tensor or a float); got "
+                    f"{type(got).__name__}"
+                    + (f" of shape {tuple(got.shape)}" if isinstance(got, Tensor) else ""))
+
+
+@exercise("09.1", "The optimal discriminator")
+def _optimal_discriminator(answer: object) -> str:
+    p_data = torch.rand(30, generator=_gen(), dtype=F64) + 0.01
+    p_model = torch.rand(30, generator=_gen().manual_seed(1), dtype=F64) + 0.01
+    got = expect_tensor(answer(p_data, p_model), (30,), "(n,)")
+    want = p_data / (p_data + p_model)
+    if torch.allclose(got, want, atol=1e-10):
+        return ("D*(x) = p_data / (p_data + p_model): the posterior probability that x is "
+                "real when real and fake examples are equally likely a priori.")
+    if torch.allclose(got, 1 - want, atol=1e-10):
+        raise Incorrect("that is the probability that x is *fake*; D outputs the probability "
+                        "of real")
+    if torch.allclose(got, p_data / p_model, atol=1e-10):
+        raise Incorrect("p_data / p_model is a density ratio, not a probability: divide by "
+                        "the sum instead")
+    raise Incorrect("maximise p_data log D + p_model log(1 - D) pointwise in D")
+
+
+def _minimax_d(real: Tensor, fake: Tensor) -> Tensor:
+    return softplus(-real).mean() + softplus(fake).mean()
+
+
+@exercise("09.2", "The discriminator loss from logits")
+def _discriminator_loss(answer: object) -> str:
+    real = torch.randn(64, generator=_gen(), dtype=F64) * 3
+    fake = torch.randn(64, generator=_gen().manual_seed(1), dtype=F64) * 3 - 1
+    want = float(_minimax_d(real, fake))
+    got = _scalar(answer(real, fake), "the mean loss")
+    if abs(got - want) < 1e-8:
+        # a confidently wrong discriminator: the loss is 1600, but sigmoid(-800) = 0 in float64
+        extreme = _scalar(answer(torch.tensor([-800.0], dtype=F64),
+                                 torch.tensor([800.0], dtype=F64)), "the mean loss")
+        if not abs(extreme - 1600.0) < 1e-6:
+            raise Incorrect(f"right for moderate logits, but logits of -+800 give {extreme}: "
+                            "log(sigmoid(l)) underflows; write it with softplus, "
+                            "-log sigmoid(l) = softplus(-l)")
+        return ("-E[log D(x)] - E[log(1 - D(G(z)))] = mean softplus(-real) + mean "
+                "softplus(fake): binary cross-entropy with 'real' as the positive class.")
+    if abs(got - float(_minimax_d(fake, real))) < 1e-8:
+        raise Incorrect("real and fake are swapped: the real logits should be pushed up "
+                        "(softplus(-real)), the fake ones down (softplus(fake))")
+    if abs(got - float(softplus(-real).sum() + softplus(fake).sum())) < 1e-6:
+        raise Incorrect("average over the batch instead of summing")
+    if abs(got + want) < 1e-8:
+        raise Incorrect("the sign is flipped: the discriminator *minimises* the "
+                        "cross-entropy (it maximises V)")
+    raise Incorrect("the loss is -E[log sigmoid(real)] - E[log(1 - sigmoid(fake))]")
+
+
+@exercise("09.3", "The non-saturating generator loss")
+def _generator_loss(answer: object) -> str:
+    fake = torch.randn(64, generator=_gen(), dtype=F64) * 3
+    got = _scalar(answer(fake), "the mean loss")
+    want = float(softplus(-fake).mean())
+    if abs(got - want) < 1e-8:
+        return ("-E[log D(G(z))] = mean softplus(-fake): its gradient is largest where D "
+                "rejects the fakes, exactly when the minimax loss saturates.")
+    if abs(got + float(softplus(fake).mean())) < 1e-8:
+        raise Incorrect("that is the minimax generator loss E[log(1 - D(G(z)))], which "
+                        "saturates: the exercise asks for -E[log D(G(z))]")
+    if abs(got - float(softplus(fake).mean())) < 1e-8:
+        raise Incorrect("softplus(fake) = -log(1 - D): the generator wants D(G(z)) -> 1, so "
+                        "minimise -log D = softplus(-fake)")
+    raise Incorrect("the loss is -E[log sigmoid(fake)]")
+
+
+@exercise("09.4", "The Frechet distance")
+def _frechet(answer: object) -> str:
+    gen = _gen()
+    a = torch.randn(400, 3, generator=gen, dtype=F64) @ torch.randn(3, 3, generator=gen,
+                                                                    dtype=F64)
+    b = torch.randn(300, 3, generator=gen, dtype=F64) * 0.7 + 0.4
+    fits = []
+    for f in (a, b):
+        centred = f - f.mean(0)
+        fits += [f.mean(0), centred.T @ centred / (len(f) - 1)]
+    got = _scalar(answer(*fits), "the squared distance")
+    want = frechet_distance(a, b)
+    if abs(got - want) < 1e-6 * max(1.0, want):
+        return ("|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2): the FDD "
+                "of gmlib.metrics is this formula on classifier features.")
+    elementwise = (fits[0] - fits[2]).square().sum() + torch.trace(
+        fits[1] + fits[3] - 2 * (fits[1] * fits[3]).abs().sqrt())
+    if abs(got - float(elementwise)) < 1e-6 * max(1.0, want):
+        raise Incorrect("the square root of S_a S_b is a *matrix* square root, not an "
+                        "elementwise one: use an eigendecomposition")
+    means_only = float((fits[0] - fits[2]).square().sum())
+    if abs(got - means_only) < 1e-8:
+        raise Incorrect("the covariance term is missing: two Gaussians with the same mean can "
+                        "still be far apart")
+    raise Incorrect("d^2 = |mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a^1/2 S_b "
+                    "S_a^1/2)^1/2)")
