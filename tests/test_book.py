@@ -60,6 +60,15 @@ def test_lecture_has_the_required_parts(path):
     assert "{bibliography}" in text and f":keyprefix: l{path.stem[:2]}-" in text
 
 
+def test_each_reference_is_in_the_bibliography_once():
+    # two keys for one paper get the same label ("GPAM+14") and fail the -W book build
+    bib = (ROOT / "references.bib").read_text()
+    titles = [re.sub(r"\W", "", t.lower()) for t in
+              re.findall(r"^\s*title\s*=\s*\{(.*?)\},?\s*$", bib, flags=re.M)]
+    repeated = sorted({t for t in titles if titles.count(t) > 1})
+    assert not repeated, f"references.bib lists these titles twice: {repeated}"
+
+
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
 def test_citations_exist_and_use_the_lecture_prefix(path):
     bib = (ROOT / "references.bib").read_text()
