@@ -1,0 +1,33 @@
+"""Diffusion models and flow matching (lecture 11).
+
+* `schedules`: linear, cosine and log-SNR noise schedules as float64 buffers.
+* `gaussian`: `GaussianDiffusion`, DDPM with the DDIM sampler, its variational bound with a
+  discretised decoder, and classifier-free guidance.
+* `flow_matching`: `FlowMatching`, conditional flow matching with an ODE sampler.
+* `likelihood`: the Gaussian KL and the discretised Gaussian decoder.
+* `analytic`: the exact denoiser and velocity for Gaussian data (the known optimum).
+"""
+
+from __future__ import annotations
+
+from gmlib.diffusion.analytic import (
+    GaussianDataDenoiser,
+    GaussianDataVelocity,
+    gaussian_posterior_variance,
+)
+from gmlib.diffusion.flow_matching import ODE_METHODS, FlowMatching
+from gmlib.diffusion.gaussian import DiffusionStep, ElboTerms, GaussianDiffusion
+from gmlib.diffusion.likelihood import discretized_gaussian_log_likelihood, normal_kl
+from gmlib.diffusion.schedules import (
+    SCHEDULES,
+    NoiseSchedule,
+    cosine_betas,
+    linear_betas,
+    log_snr_betas,
+    make_schedule,
+)
+
+__all__ = ["ODE_METHODS", "SCHEDULES", "DiffusionStep", "ElboTerms", "FlowMatching",
+           "GaussianDataDenoiser", "GaussianDataVelocity", "GaussianDiffusion", "NoiseSchedule",
+           "cosine_betas", "discretized_gaussian_log_likelihood", "gaussian_posterior_variance",
+           "linear_betas", "log_snr_betas", "make_schedule", "normal_kl"]
