@@ -67,6 +67,8 @@ def test_each_reference_is_in_the_bibliography_once():
               re.findall(r"^\s*title\s*=\s*\{(.*?)\},?\s*$", bib, flags=re.M)]
     repeated = sorted({t for t in titles if titles.count(t) > 1})
     assert not repeated, f"references.bib lists these titles twice: {repeated}"
+    keys = re.findall(r"@\w+\{([^,]+),", bib)
+    assert len(keys) == len(set(keys)), "a key is defined twice in references.bib"
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
