@@ -35,7 +35,8 @@ N_DIMS = 64
 # Modules whose import registers entries; each model issue adds its own.
 ENTRY_MODULES = ("gmlib.bench.baselines", "gmlib.bench.bayesnets", "gmlib.bench.latent",
                  "gmlib.bench.autoregressive", "gmlib.bench.vae", "gmlib.bench.flows",
-                 "gmlib.bench.gans", "gmlib.bench.diffusion")
+                 "gmlib.bench.gans", "gmlib.bench.diffusion",
+                 "gmlib.bench.ebm")
 
 
 # importance samples of the bound that scores a model with only a bound (VAEs, dequantised flows)

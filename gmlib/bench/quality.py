@@ -9,24 +9,29 @@ mode coverage.
 from __future__ import annotations
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from gmlib.bench.core import BenchContext
 from gmlib.data import digits, ring_modes
 from gmlib.metrics import cluster_purity, mode_coverage, sample_quality
 
 __all__ = ["N_SAMPLES", "conditional_digit_quality", "digit_quality", "infogan_quality",
-           "ring_quality"]
+           "ring_quality", "sample_report"]
 
 N_SAMPLES = 1000
 RING_STD = 0.05
 
 
-def digit_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:
-    """FDD, MMD^2 and precision/recall of 1000 samples against the test digits."""
-    report = sample_quality(model.sample(N_SAMPLES).cpu(), ctx.test.cpu())
+def sample_report(samples: Tensor, ctx: BenchContext) -> dict[str, float]:
+    """FDD, MMD^2 and precision/recall of given samples against the test digits."""
+    report = sample_quality(samples.cpu(), ctx.test.cpu())
     return {"fdd": report.fdd, "mmd": report.mmd, "precision": report.precision,
             "recall": report.recall}
+
+
+def digit_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:
+    """FDD, MMD^2 and precision/recall of 1000 samples against the test digits."""
+    return sample_report(model.sample(N_SAMPLES), ctx)
 
 
 def conditional_digit_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:

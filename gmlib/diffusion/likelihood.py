@@ -25,11 +25,6 @@ def normal_kl(mean1: Tensor, var1: Tensor, mean2: Tensor, var2: Tensor) -> Tenso
     return 0.5 * (torch.log(var2) - torch.log(var1) + (var1 + (mean1 - mean2) ** 2) / var2 - 1)
 
 
-def _log_ndtr(x: Tensor) -> Tensor:
-    # log Phi(x), stable far in both tails (torch.special.log_ndtr)
-    return torch.special.log_ndtr(x)
-
-
 def discretized_gaussian_log_likelihood(x: Tensor, mean: Tensor, std: Tensor,
                                         n_levels: int) -> Tensor:
     """log P(x) for grey levels scaled to [-1, 1] under N(mean, std^2) integrated over each
@@ -39,20 +34,21 @@ def discretized_gaussian_log_likelihood(x: Tensor, mean: Tensor, std: Tensor,
     Shapes:
         x, mean, std: broadcastable, x on the grid -1 + 2k / (n_levels - 1) -> elementwise
     """
+    log_ndtr = torch.special.log_ndtr  # log Phi, accurate far in both tails
     half = 1.0 / (n_levels - 1)
     upper = (x + half - mean) / std
     lower = (x - half - mean) / std
-    log_cdf_upper = _log_ndtr(upper)
-    log_survival_lower = _log_ndtr(-lower)
+    log_cdf_upper = log_ndtr(upper)
+    log_survival_lower = log_ndtr(-lower)
     # P = Phi(upper) - Phi(lower), computed as Phi(upper) (1 - Phi(lower) / Phi(upper))
     middle = log_cdf_upper + torch.log1p(
-        -torch.exp(_log_ndtr(lower) - log_cdf_upper).clamp(max=1 - 1e-12))
+        -torch.exp(log_ndtr(lower) - log_cdf_upper).clamp(max=1 - 1e-12))
     # in the right tail 1 - Phi is more accurate: P = S(lower) - S(upper)
     right = log_survival_lower + torch.log1p(
-        -torch.exp(_log_ndtr(-upper) - log_survival_lower).clamp(max=1 - 1e-12))
+        -torch.exp(log_ndtr(-upper) - log_survival_lower).clamp(max=1 - 1e-12))
     inner = torch.where(mean > x, middle, right)
     top, bottom = x > 1 - half, x < -1 + half
     return torch.where(bottom, log_cdf_upper, torch.where(top, log_survival_lower, inner))
 
 
-LOG_2PI = math.log(2 * math.pi)
+LOG_2PI = math.log(2 * math.pi)  # the Gaussian decoder of real-valued data
