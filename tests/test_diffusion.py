@@ -20,7 +20,7 @@ from gmlib.diffusion import (
     normal_kl,
 )
 from gmlib.metrics import mmd
-from gmlib.nn import UNet
+from gmlib.nn import ConditionedMLP, UNet
 
 DATA_MEAN, DATA_VAR = 0.7, 0.25
 
@@ -112,6 +112,30 @@ def test_elbo_terms_match_their_closed_forms_for_the_optimal_denoiser():
                                + terms.decoder)
     log_lik = -0.5 * ((x - DATA_MEAN) ** 2 / DATA_VAR + math.log(2 * math.pi * DATA_VAR))
     assert float(-terms.total().mean()) < float(log_lik.mean())
+
+
+def test_elbo_terms_with_the_beta_variance_match_their_closed_form():
+    torch.manual_seed(0)
+    sched = make_schedule("linear", 50)
+    model = GaussianDiffusion(GaussianDataDenoiser(DATA_MEAN, DATA_VAR, sched), (1,),
+                              schedule=sched, variance="beta").double()
+    x = DATA_MEAN + math.sqrt(DATA_VAR) * torch.randn(40_000, 1, dtype=torch.float64)
+    terms = model.elbo_terms(x)
+    a, a_prev, beta = sched.alphas_cumprod, sched.alphas_cumprod_prev, sched.betas
+    tilde = sched.posterior_variance
+    coef = a_prev.sqrt() * beta / (1 - a)
+    want = 0.5 * (torch.log(beta / tilde) + tilde / beta - 1) + (
+        coef ** 2 * gaussian_posterior_variance(DATA_VAR, a) / (2 * beta))
+    torch.testing.assert_close(terms.diffusion.mean(0), want[1:], rtol=3e-2, atol=1e-4)
+
+
+def test_score_of_the_optimal_denoiser_is_the_noised_data_score():
+    model = gaussian_diffusion(100)
+    t = torch.full((7,), 40)
+    x_t = torch.linspace(-3, 3, 7, dtype=torch.float64)[:, None]
+    a = float(model.schedule.alphas_cumprod[39])
+    want = -(x_t - math.sqrt(a) * DATA_MEAN) / (a * DATA_VAR + 1 - a)
+    torch.testing.assert_close(model.score(x_t, t), want)
 
 
 def test_elbo_loss_is_an_unbiased_estimate_of_the_bound():
@@ -304,5 +328,19 @@ def test_flow_matching_shapes_guidance_and_errors(device):
     assert len(path) == 4
     with pytest.raises(ValueError, match="method must be one of"):
         model.sample(2, method="heun")
-    with pytest.raises(NotImplementedError, match="velocity field"):
+    with pytest.raises(NotImplementedError, match="dequantisation"):
         model.log_prob(x)
+
+
+def test_flow_matching_log_prob_is_the_change_of_variables():
+    model = FlowMatching(GaussianDataVelocity(DATA_MEAN, DATA_VAR), (1,)).double()
+    x = torch.linspace(-1, 2.5, 9, dtype=torch.float64)[:, None]
+    want = -0.5 * ((x[:, 0] - DATA_MEAN) ** 2 / DATA_VAR + math.log(2 * math.pi * DATA_VAR))
+    torch.testing.assert_close(model.log_prob(x, steps=50), want, rtol=0, atol=1e-5)
+    # a 2-D field integrates to one over the plane
+    net = ConditionedMLP(2, hidden=16, n_layers=2, emb_dim=8).double()
+    flow = FlowMatching(net, (2,)).double()
+    grid = torch.stack(torch.meshgrid(*[torch.linspace(-6, 6, 80, dtype=torch.float64)] * 2,
+                                      indexing="ij"), -1).reshape(-1, 2)
+    mass = flow.log_prob(grid, steps=10).exp().sum() * (12 / 79) ** 2
+    assert float(mass) == pytest.approx(1.0, abs=0.02)
