@@ -1,0 +1,116 @@
+"""The arithmetic coder: round trips on random streams and random (also very skewed)
+models, the code-length bound, and clear errors for invalid tables and truncated streams."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from gmlib.coding import (
+    MAX_TOTAL,
+    ArithmeticDecoder,
+    ArithmeticEncoder,
+    ideal_code_length,
+    probabilities_to_cdf,
+)
+
+
+def round_trip(symbols, tables):
+    encoder = ArithmeticEncoder()
+    for s, cdf in zip(symbols, tables, strict=True):
+        encoder.encode(int(s), cdf)
+    data = encoder.finish()
+    decoder = ArithmeticDecoder(data)
+    return data, [decoder.decode(cdf) for cdf in tables]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_round_trip_with_a_different_random_model_per_symbol(seed):
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    n, k = 3000, 17
+    probs = torch.distributions.Dirichlet(torch.full((k,), 0.3)).sample((n,))
+    symbols = torch.multinomial(probs, 1, generator=gen)[:, 0]
+    tables = probabilities_to_cdf(probs).tolist()
+    data, decoded = round_trip(symbols.tolist(), tables)
+    assert decoded == symbols.tolist()
+    ideal = ideal_code_length(symbols, torch.tensor(tables))
+    # within 2 bits of termination, the byte padding and a tiny rounding loss
+    assert 8 * len(data) <= ideal + 2 + 8 + 1e-3 * n
+    assert 8 * len(data) >= ideal - 1
+
+
+def test_round_trip_with_very_skewed_models():
+    # probabilities near 1 and near 0 (the smallest frequency is 1 in 2^16)
+    n = 5000
+    p_common = torch.full((n, 1), 1 - 1e-6)
+    probs = torch.cat([p_common, (1 - p_common).expand(n, 3) / 3], dim=1)
+    rng = random.Random(0)
+    symbols = [0 if rng.random() < 0.999 else rng.randrange(1, 4) for _ in range(n)]
+    tables = probabilities_to_cdf(probs).tolist()
+    data, decoded = round_trip(symbols, tables)
+    assert decoded == symbols
+    assert 8 * len(data) <= ideal_code_length(torch.tensor(symbols), torch.tensor(tables)) + 10
+
+
+def test_round_trip_of_random_integer_tables_up_to_the_largest_total():
+    rng = random.Random(1)
+    tables, symbols = [], []
+    for _ in range(2000):
+        k = rng.randrange(2, 40)
+        cuts = sorted(rng.sample(range(1, MAX_TOTAL), k - 1))
+        tables.append([0, *cuts, MAX_TOTAL])
+        symbols.append(rng.randrange(k))
+    _, decoded = round_trip(symbols, tables)
+    assert decoded == symbols
+
+
+def test_short_and_empty_messages():
+    for symbols in ([], [1], [0, 0]):
+        tables = [[0, 1, 2]] * len(symbols)
+        _, decoded = round_trip(symbols, tables)
+        assert decoded == symbols
+
+
+def test_probabilities_to_cdf_sums_exactly_and_keeps_every_symbol():
+    probs = torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0], [0.2, 0.3, 0.5]])
+    cdf = probabilities_to_cdf(probs, bits=12)
+    assert cdf[:, 0].eq(0).all() and cdf[:, -1].eq(4096).all()
+    assert bool((cdf.diff(dim=-1) >= 1).all())
+
+
+def test_invalid_tables_raise_clear_errors():
+    encoder = ArithmeticEncoder()
+    with pytest.raises(ValueError, match="strictly increasing"):
+        encoder.encode(0, [0, 5, 5, 9])
+    with pytest.raises(ValueError, match=r"cdf\[0\] must be 0"):
+        encoder.encode(0, [1, 5, 9])
+    with pytest.raises(ValueError, match=r"at most 2\^24"):
+        encoder.encode(0, [0, 1, MAX_TOTAL + 1])
+    with pytest.raises(ValueError, match=r"K \+ 1 >= 2"):
+        encoder.encode(0, [0])
+    with pytest.raises(ValueError, match=r"symbol must be in 0..1"):
+        encoder.encode(2, [0, 3, 4])
+    with pytest.raises(ValueError, match="sum to 1"):
+        probabilities_to_cdf(torch.tensor([0.5, 0.6]))
+    with pytest.raises(ValueError, match="non-negative"):
+        probabilities_to_cdf(torch.tensor([1.5, -0.5]))
+    with pytest.raises(TypeError, match="bytes"):
+        ArithmeticDecoder("not bytes")
+
+
+def test_a_truncated_stream_raises():
+    gen = torch.Generator().manual_seed(0)
+    probs = torch.full((400, 17), 1 / 17)
+    symbols = torch.randint(17, (400,), generator=gen).tolist()
+    tables = probabilities_to_cdf(probs).tolist()
+    encoder = ArithmeticEncoder()
+    for s, cdf in zip(symbols, tables, strict=True):
+        encoder.encode(s, cdf)
+    data = encoder.finish()
+    decoder = ArithmeticDecoder(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated"):
+        for cdf in tables:
+            decoder.decode(cdf)
