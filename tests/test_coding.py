@@ -3,18 +3,26 @@ models, the code-length bound, and clear errors for invalid tables and truncated
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
 import torch
 
+from gmlib.autoregressive import MADE, PixelCNN
 from gmlib.coding import (
     MAX_TOTAL,
     ArithmeticDecoder,
     ArithmeticEncoder,
+    compress,
+    decompress,
     ideal_code_length,
     probabilities_to_cdf,
 )
+from gmlib.coding.compress import HEADER
+from gmlib.data import digits
+from gmlib.independent import IndependentCategorical
+from gmlib.train import fit
 
 
 def round_trip(symbols, tables):
@@ -114,3 +122,49 @@ def test_a_truncated_stream_raises():
     with pytest.raises(ValueError, match="truncated"):
         for cdf in tables:
             decoder.decode(cdf)
+
+
+# ---- compress / decompress with models -------------------------------------------------------
+def _nll_bits(model, x):
+    with torch.no_grad():
+        return float(-model.log_prob(x).double().sum()) / math.log(2)
+
+
+def _trained_pixelcnn():
+    torch.manual_seed(0)
+    model = PixelCNN((1, 8, 8), 17, channels=16, n_layers=2)
+    fit(model, digits("train")[:300], epochs=2, batch_size=64, lr=3e-3, device="cpu",
+        seed=0, progress=False)
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", ["pixelcnn", "made-binary", "independent"])
+def test_compress_round_trips_and_costs_the_models_nll(name):
+    if name == "pixelcnn":
+        model, x = _trained_pixelcnn(), digits("test")[:40]
+    elif name == "made-binary":
+        torch.manual_seed(0)
+        model, x = MADE(64, 2, hidden_sizes=(32,)).eval(), digits("test", binarize=True,
+                                                                  flatten=True)[:40]
+    else:
+        model = IndependentCategorical((1, 8, 8), 17).fit(digits("train"))
+        x = digits("test")[:40]
+    data = compress(model, x)
+    torch.testing.assert_close(decompress(model, data), x.float())
+    payload_bits = 8 * (len(data) - HEADER.size)
+    nll = _nll_bits(model, x)
+    assert payload_bits <= 1.01 * nll + 16
+    assert payload_bits >= 0.99 * nll - 16
+
+
+def test_compress_rejects_what_it_cannot_code():
+    model = IndependentCategorical((1, 8, 8), 17).fit(digits("train"))
+    data = compress(model, digits("test")[:5])
+    with pytest.raises(ValueError, match="truncated"):
+        decompress(model, data[:-3])
+    with pytest.raises(ValueError, match="magic"):
+        decompress(model, b"XXXX" + data[4:])
+    with pytest.raises(TypeError, match="AutoregressiveModel or an IndependentCategorical"):
+        compress(torch.nn.Linear(2, 2), torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="levels"):
+        compress(model, torch.full((2, 1, 8, 8), 0.5))
