@@ -19,6 +19,7 @@ from gmlib.diffusion import (
     make_schedule,
     normal_kl,
 )
+from gmlib.ebm import grid_points
 from gmlib.metrics import mmd
 from gmlib.nn import ConditionedMLP, UNet
 
@@ -340,7 +341,6 @@ def test_flow_matching_log_prob_is_the_change_of_variables():
     # a 2-D field integrates to one over the plane
     net = ConditionedMLP(2, hidden=16, n_layers=2, emb_dim=8).double()
     flow = FlowMatching(net, (2,)).double()
-    grid = torch.stack(torch.meshgrid(*[torch.linspace(-6, 6, 80, dtype=torch.float64)] * 2,
-                                      indexing="ij"), -1).reshape(-1, 2)
-    mass = flow.log_prob(grid, steps=10).exp().sum() * (12 / 79) ** 2
+    grid, cell_area = grid_points((-6, 6, -6, 6), 80)
+    mass = flow.log_prob(grid, steps=10).exp().sum() * cell_area
     assert float(mass) == pytest.approx(1.0, abs=0.02)

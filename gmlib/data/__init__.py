@@ -7,6 +7,8 @@ from gmlib.data.digits import (
     DIGITS_LEVELS,
     DIGITS_SPLITS,
     digits,
+    levels_to_signed,
+    signed_to_levels,
     uniform_dequantize,
 )
 from gmlib.data.idx import MNIST_FILES, mnist, read_idx, write_idx
@@ -30,11 +32,13 @@ __all__ = [
     "as_dataset",
     "checkerboard",
     "digits",
+    "levels_to_signed",
     "make_loader",
     "mnist",
     "read_idx",
     "ring_modes",
     "ring_of_gaussians",
+    "signed_to_levels",
     "spirals",
     "toy_dataset",
     "two_moons",

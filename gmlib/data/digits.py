@@ -19,6 +19,8 @@ __all__ = [
     "DIGITS_LEVELS",
     "DIGITS_SPLITS",
     "digits",
+    "levels_to_signed",
+    "signed_to_levels",
     "uniform_dequantize",
 ]
 
@@ -99,3 +101,17 @@ def uniform_dequantize(x: Tensor, *, generator: torch.Generator | None = None) -
     else:  # draw where the generator lives, then follow x
         noise = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=generator.device)
     return x + noise.to(x.device)
+
+
+def levels_to_signed(x: Tensor, n_levels: int | None) -> Tensor:
+    """Grey levels 0..n_levels-1 -> [-1, 1], the scale of the diffusion and score models;
+    real-valued data (n_levels None) are returned as they are."""
+    return x if n_levels is None else 2 * x / (n_levels - 1) - 1
+
+
+def signed_to_levels(x: Tensor, n_levels: int | None) -> Tensor:
+    """[-1, 1] -> the nearest grey level 0..n_levels-1 (the inverse of `levels_to_signed` on
+    the grid); real-valued data (n_levels None) are returned as they are."""
+    if n_levels is None:
+        return x
+    return ((x + 1) * (n_levels - 1) / 2).round().clamp(0, n_levels - 1)

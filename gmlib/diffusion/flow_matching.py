@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from gmlib.base import GenerativeModel, Support
+from gmlib.data.digits import levels_to_signed, signed_to_levels
 from gmlib.diffusion.labels import as_labels, check_p_uncond, drop_labels
 from gmlib.validation import check_int, check_nonnegative
 
@@ -64,9 +65,7 @@ class FlowMatching(GenerativeModel):
 
     def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """||v(x_t, t) - (x_1 - (1 - sigma_min) x_0)||^2 per example, t ~ U(0, 1)."""
-        x1 = self.validate_input(x)
-        if self.n_levels is not None:
-            x1 = 2 * x1 / (self.n_levels - 1) - 1
+        x1 = levels_to_signed(self.validate_input(x), self.n_levels)
         labels = as_labels(c, self.n_classes, x1.shape[0], x1.device)
         labels = drop_labels(labels, self.n_classes, self.p_uncond)
         x0 = torch.randn_like(x1)
@@ -131,9 +130,7 @@ class FlowMatching(GenerativeModel):
         x0 = torch.randn((n, *self.event_shape), generator=generator, device=self.device,
                          dtype=self.dtype_anchor.dtype)
         x = self.integrate(x0, c, steps=steps, method=method, guidance=guidance)
-        if self.n_levels is None:
-            return x
-        return ((x + 1) * (self.n_levels - 1) / 2).round().clamp(0, self.n_levels - 1)
+        return signed_to_levels(x, self.n_levels)
 
     def divergence(self, x: Tensor, t: float, c: Tensor | int | None = None) -> Tensor:
         """The exact divergence of the learned field, sum_i dv_i/dx_i, one backward pass per

@@ -36,6 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from gmlib.base import GenerativeModel, Support
+from gmlib.data.digits import levels_to_signed, signed_to_levels
 from gmlib.diffusion.labels import as_labels, check_p_uncond, drop_labels
 from gmlib.diffusion.likelihood import LOG_2PI, discretized_gaussian_log_likelihood, normal_kl
 from gmlib.diffusion.schedules import NoiseSchedule, make_schedule
@@ -128,13 +129,11 @@ class GaussianDiffusion(GenerativeModel):
     # ---- data <-> diffusion space --------------------------------------------------------
     def to_model_space(self, x: Tensor) -> Tensor:
         """Grey levels 0..K-1 -> [-1, 1] (real-valued data are used as they are)."""
-        return x if self.n_levels is None else 2 * x / (self.n_levels - 1) - 1
+        return levels_to_signed(x, self.n_levels)
 
     def to_data_space(self, x: Tensor) -> Tensor:
         """[-1, 1] -> the nearest grey level 0..K-1 (real-valued data: unchanged)."""
-        if self.n_levels is None:
-            return x
-        return ((x + 1) * (self.n_levels - 1) / 2).round().clamp(0, self.n_levels - 1)
+        return signed_to_levels(x, self.n_levels)
 
     # ---- the forward process -------------------------------------------------------------
     def _check_t(self, t: Tensor, batch: int) -> Tensor:
@@ -253,7 +252,7 @@ class GaussianDiffusion(GenerativeModel):
         one = torch.ones(x0.shape[0], dtype=torch.long, device=x0.device)
         if self.prediction == "levels":
             logits = self._level_logits(self._network(x_1, one, labels), x_1, one)
-            index = ((x0 + 1) * (self.n_levels - 1) / 2).round().long()
+            index = signed_to_levels(x0, self.n_levels).long()
             log_p = logits.log_softmax(-1).gather(-1, index[..., None])[..., 0]
             return -log_p.flatten(1).sum(-1)
         _, x0_hat = self._predict(x_1, one, labels)

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from gmlib.base import GenerativeModel, Support
+from gmlib.data.digits import levels_to_signed, signed_to_levels
 from gmlib.ebm.samplers import annealed_langevin
 from gmlib.ebm.score_matching import denoising_score_matching_loss
 from gmlib.validation import check_int, check_nonnegative
@@ -73,9 +74,6 @@ class NoiseConditionalScoreModel(GenerativeModel):
         self.register_buffer("sigmas", sigmas)
         self.n_levels = None if n_levels is None else check_int(n_levels, "n_levels", minimum=2)
 
-    def _scaled(self, x: Tensor) -> Tensor:
-        return x if self.n_levels is None else 2 * x / (self.n_levels - 1) - 1
-
     def _level_time(self, index: Tensor, like: Tensor) -> Tensor:
         return index.to(like.dtype) / max(len(self.sigmas) - 1, 1)
 
@@ -94,7 +92,7 @@ class NoiseConditionalScoreModel(GenerativeModel):
     def loss(self, x: Tensor) -> Tensor:
         """Denoising score matching at a random level per example, weighted by sigma^2 so
         every level counts alike: 0.5 |sigma s(x + sigma eps, sigma) + eps|^2."""
-        x = self._scaled(self.validate_input(x))
+        x = levels_to_signed(self.validate_input(x), self.n_levels)
         index = torch.randint(len(self.sigmas), (x.shape[0],), device=x.device)
         sigma = self.sigmas.to(x.device, x.dtype)[index]
         scaled = sigma.view(-1, *([1] * (x.dim() - 1)))
@@ -110,6 +108,4 @@ class NoiseConditionalScoreModel(GenerativeModel):
         x = annealed_langevin(self.score, x, self.sigmas, n_steps_each=n_steps_each,
                               step_lr=check_nonnegative(step_lr, "step_lr"),
                               final_denoise=final_denoise, generator=generator)
-        if self.n_levels is None:
-            return x
-        return ((x + 1) * (self.n_levels - 1) / 2).round().clamp(0, self.n_levels - 1)
+        return signed_to_levels(x, self.n_levels)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from gmlib.nn.mlp import MLP
 from gmlib.validation import check_int, check_labels, check_tensor
 
 __all__ = ["ConditionedMLP", "SinusoidalEmbedding", "UNet"]
@@ -185,13 +186,8 @@ class ConditionedMLP(nn.Module):
         super().__init__()
         self.dim = check_int(dim, "dim", minimum=1)
         self.cond = _Conditioning(emb_dim, n_classes)
-        layers: list[nn.Module] = []
-        width = dim + emb_dim
-        for _ in range(check_int(n_layers, "n_layers", minimum=1)):
-            layers += [nn.Linear(width, hidden), nn.SiLU()]
-            width = hidden
-        layers.append(nn.Linear(width, dim if out_dim is None else out_dim))
-        self.net = nn.Sequential(*layers)
+        self.net = MLP(dim + emb_dim, (hidden,) * check_int(n_layers, "n_layers", minimum=1),
+                       dim if out_dim is None else out_dim, activation=nn.SiLU)
 
     def forward(self, x: Tensor, t: Tensor, c: Tensor | None = None) -> Tensor:
         if x.dim() != 2 or x.shape[1] != self.dim:
