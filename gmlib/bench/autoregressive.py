@@ -16,6 +16,7 @@ from torch import nn
 
 from gmlib.autoregressive import FVSBN, MADE, NADE, CausalTransformer, PixelCNN, PixelRNN, WaveNet
 from gmlib.bench.core import BenchContext, BenchEntry, register
+from gmlib.bench.quality import digit_quality
 from gmlib.data import DIGITS_LEVELS
 from gmlib.train import fit
 
@@ -60,27 +61,32 @@ register(BenchEntry(
     name="pixelcnn", family="autoregressive", track="17-level",
     description="gated PixelCNN (no blind spot), 4 gated layers of 48 channels, dropout 0.3",
     train=_trained(lambda: PixelCNN(SHAPE, K, channels=48, n_layers=4, dropout=0.3),
-                   epochs=24, lr=3e-3, weight_decay=1e-2)))
+                   epochs=24, lr=3e-3, weight_decay=1e-2),
+    quality=digit_quality))
 register(BenchEntry(
     name="pixelcnn-plain", family="autoregressive", track="17-level",
     description="plain PixelCNN (masked convolutions A then B, with the blind spot), same "
                 "budget as the gated one",
     train=_trained(lambda: PixelCNN(SHAPE, K, channels=48, n_layers=4, dropout=0.3,
-                                    gated=False), epochs=24, lr=3e-3, weight_decay=1e-2)))
+                                    gated=False), epochs=24, lr=3e-3, weight_decay=1e-2),
+    quality=digit_quality))
 register(BenchEntry(
     name="wavenet", family="autoregressive", track="17-level",
     description="WaveNet over the raster sequence: 6 dilated causal layers (receptive field "
                 "64), 64 channels, dropout 0.2, position embedding",
     train=_trained(lambda: WaveNet(SHAPE, K, channels=64, dropout=0.2), epochs=40, lr=3e-3,
-                   weight_decay=1e-2, patience=8)))
+                   weight_decay=1e-2, patience=8),
+    quality=digit_quality))
 register(BenchEntry(
     name="pixelrnn", family="autoregressive", track="17-level",
     description="LSTM over the raster sequence (128 units), position embedding",
     train=_trained(lambda: PixelRNN(SHAPE, K, hidden=128), epochs=30, lr=3e-3,
-                   weight_decay=1e-2)))
+                   weight_decay=1e-2),
+    quality=digit_quality))
 register(BenchEntry(
     name="transformer", family="autoregressive", track="17-level",
     description="causal transformer (GPT) over the raster sequence: 2 layers, width 64, "
                 "4 heads, dropout 0.1",
     train=_trained(lambda: CausalTransformer(SHAPE, K, width=64, n_layers=2, dropout=0.1),
-                   epochs=45, lr=3e-3, weight_decay=1e-2, patience=8)))
+                   epochs=45, lr=3e-3, weight_decay=1e-2, patience=8),
+    quality=digit_quality))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from gmlib.bench.core import BenchContext, BenchEntry, register
+from gmlib.bench.quality import digit_quality
 from gmlib.data import DIGITS_LEVELS
 from gmlib.independent import IndependentBernoulli, IndependentCategorical, UniformCategorical
 
@@ -26,11 +27,11 @@ def _independent_bernoulli(ctx: BenchContext) -> nn.Module:
 register(BenchEntry(
     name="uniform", family="baseline", track="17-level",
     description="uniform over the 17 grey levels: 64 ln 17 nats, no training",
-    train=_uniform, fast=True))
+    train=_uniform, quality=digit_quality, fast=True))
 register(BenchEntry(
     name="independent-categorical", family="baseline", track="17-level",
     description="independent per-pixel categoricals, add-0.5 counts on train",
-    train=_independent_categorical, fast=True))
+    train=_independent_categorical, quality=digit_quality, fast=True))
 register(BenchEntry(
     name="independent-bernoulli", family="baseline", track="binary",
     description="independent per-pixel Bernoullis on binarised digits, add-0.5 counts",

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from gmlib.bayesnet import DiscreteBayesNet
 from gmlib.bench.core import BenchContext, BenchEntry, register
+from gmlib.bench.quality import digit_quality
 from gmlib.data import DIGITS_LEVELS
 from gmlib.discrete import markov_chain_structure
 
@@ -39,7 +40,8 @@ def _score(net: nn.Module, x: Tensor) -> Tensor:
 register(BenchEntry(
     name="markov-chain", family="bayesnet", track="17-level",
     description="raster-order Markov chain of pixels, order (0-2) and add-alpha chosen on val",
-    train=lambda ctx: _markov_chain(ctx, DIGITS_LEVELS, range(3)), score=_score, fast=True))
+    train=lambda ctx: _markov_chain(ctx, DIGITS_LEVELS, range(3)), score=_score,
+    quality=digit_quality, fast=True))
 register(BenchEntry(
     name="markov-chain-binary", family="bayesnet", track="binary",
     description="raster-order Markov chain of binary pixels, order (0-12) and add-alpha on val",

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from torch import nn
 
 from gmlib.bench.core import IWAE_K, BenchContext, BenchEntry, iwae_score, mean_elbo, register
+from gmlib.bench.quality import digit_quality
 from gmlib.data import DIGITS_LEVELS
 from gmlib.flows import DequantizedFlow, Flow, Glow, RealNVP, VariationalDequantizer
 from gmlib.train import fit
@@ -52,7 +53,7 @@ def _trained(make_flow: Callable[[BenchContext], Flow], *, epochs: int,
 def _register(name: str, description: str, train: Callable[[BenchContext], nn.Module]) -> None:
     register(BenchEntry(name=name, family="flow", track="17-level",
                         description=f"{description}; {_PROTOCOL}", train=train, score=iwae_score,
-                        elbo=mean_elbo))
+                        elbo=mean_elbo, quality=digit_quality))
 
 
 _register("realnvp", "RealNVP: 2 scales, 3 checkerboard + 3 channel affine couplings per "

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from gmlib.bench.core import BenchContext, BenchEntry, register
+from gmlib.bench.quality import dequantised_digit_quality
 from gmlib.data import uniform_dequantize
 from gmlib.exceptions import ConvergenceWarning
 from gmlib.linear import PPCA, FactorAnalysis
@@ -84,7 +85,8 @@ register(BenchEntry(
     name="gmm", family="mixture", track="17-level",
     description="Gaussian mixture, full covariances, by EM on dequantised digits; K (1-6) and "
                 f"reg_covar on val; test bound with {SCORE_DRAWS} dequantisation draws",
-    train=_gmm, score=_dequantised_score, fast=True))
+    train=_gmm, score=_dequantised_score, quality=dequantised_digit_quality,
+    fast=True))
 register(BenchEntry(
     name="bernoulli-mixture", family="mixture", track="binary",
     description="mixture of independent Bernoullis by EM; K (10-40) and pseudo-count on val",
@@ -93,9 +95,11 @@ register(BenchEntry(
     name="ppca", family="linear", track="17-level",
     description="probabilistic PCA (closed form) on dequantised digits; q (10-60) on val; "
                 f"test bound with {SCORE_DRAWS} dequantisation draws",
-    train=_ppca, score=_dequantised_score, fast=True))
+    train=_ppca, score=_dequantised_score, quality=dequantised_digit_quality,
+    fast=True))
 register(BenchEntry(
     name="factor-analysis", family="linear", track="17-level",
     description="factor analysis by EM on dequantised digits; q (5-20) on val; "
                 f"test bound with {SCORE_DRAWS} dequantisation draws",
-    train=_factor_analysis, score=_dequantised_score, fast=True))
+    train=_factor_analysis, score=_dequantised_score, quality=dequantised_digit_quality,
+    fast=True))
