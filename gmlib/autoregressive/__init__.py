@@ -2,12 +2,14 @@
 
 Discrete models (`AutoregressiveModel` subclasses) score a batch in one network pass and
 sample one variable at a time; `CausalTransformer`, `WaveNet` and `PixelRNN` also have a
-cached sampler. `RNADE` models real-valued data.
+cached sampler. `RNADE` models real-valued data. `ConditionalPixelCNN` models p(x | y) for an
+image-shaped control signal y (labels, a low-resolution image, a mask; lecture 13).
 """
 
 from __future__ import annotations
 
 from gmlib.autoregressive.base import AutoregressiveModel
+from gmlib.autoregressive.conditional import ConditionalPixelCNN
 from gmlib.autoregressive.fvsbn import FVSBN
 from gmlib.autoregressive.made import MADE
 from gmlib.autoregressive.nade import NADE
@@ -18,4 +20,4 @@ from gmlib.autoregressive.transformer import CausalTransformer
 from gmlib.autoregressive.wavenet import WaveNet, receptive_field
 
 __all__ = ["FVSBN", "MADE", "NADE", "RNADE", "AutoregressiveModel", "CausalTransformer",
-           "PixelCNN", "PixelRNN", "WaveNet", "receptive_field"]
+           "ConditionalPixelCNN", "PixelCNN", "PixelRNN", "WaveNet", "receptive_field"]

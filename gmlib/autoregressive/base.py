@@ -162,6 +162,37 @@ class AutoregressiveModel(DensityModel):
         x = sampler(uniforms)
         return x.reshape(n, *self.event_shape)
 
+    def complete(self, x: Tensor, n_known: int, *,
+                 generator: torch.Generator | None = None) -> Tensor:
+        """Keep the first `n_known` variables of `self.order` and sample the rest given them.
+
+        Because the chain rule in this order factorises p(rest | known) into the model's own
+        conditionals, these are *exact* samples of the model's conditional distribution:
+        inpainting of everything after a prefix (the bottom rows of an image in raster
+        order). Other masks need a model trained for them (`ConditionalPixelCNN`) or an
+        ordering that puts the known variables first.
+
+        Shapes:
+            x: (B, *event_shape) with valid values (only the known ones are read)
+            -> (B, *event_shape)
+        """
+        x = self.validate_input(x)
+        n_known = check_int(n_known, "n_known", 0)
+        if n_known > self.n_dims:
+            raise ValueError(f"n_known must be at most D = {self.n_dims}; got {n_known}")
+        batch = x.shape[0]
+        order = self.order.to(x.device)
+        flat = x.reshape(batch, self.n_dims).to(self.device, self.dtype).clone()
+        flat[:, order[n_known:]] = 0  # the unknown values are never read; zero them anyway
+        uniforms = torch.rand(self.n_dims, batch, generator=generator, dtype=torch.float64)
+        uniforms = uniforms.to(self.device)
+        with torch.no_grad():
+            for r in range(n_known, self.n_dims):
+                i = int(order[r])
+                logits = self.conditional_logits(self.encode(flat))[:, i]
+                flat[:, i] = draw_categorical(logits, uniforms[r])
+        return flat.reshape(batch, *self.event_shape)
+
     def _sample_naive(self, uniforms: Tensor, order: Tensor | None = None) -> Tensor:
         """D full network passes; pass r fills variable order[r].
 

@@ -62,13 +62,18 @@ class _GatedLayer(nn.Module):
         self.h_out = nn.Conv2d(channels, channels, 1)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, v: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, v: Tensor, h: Tensor,
+                cond: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        """`cond`: optional (vertical, horizontal) pre-activation terms (B, 2C, H, W) computed
+        from a conditioning input, which may depend on it anywhere (it is given)."""
         half = self.half
         v_pre = self.v_conv(F.pad(v, (half, half, half, 0)))  # rows i-half .. i
         h_in = F.pad(h, (1, 0))[..., :-1] if self.first else h  # first: shift right
         h_pre = self.h_conv(F.pad(h_in, (half, 0)))  # columns j-half .. j
         down = F.pad(v_pre, (0, 0, 1, 0))[..., :-1, :]  # row i gets vertical rows < i
         h_pre = h_pre + self.v_to_h(down)
+        if cond is not None:  # added after the shift: the condition is no pixel's future
+            v_pre, h_pre = v_pre + cond[0], h_pre + cond[1]
         v_out = torch.tanh(v_pre[:, ::2]) * torch.sigmoid(v_pre[:, 1::2])
         gated = torch.tanh(h_pre[:, ::2]) * torch.sigmoid(h_pre[:, 1::2])
         h_out = self.h_out(self.drop(gated))
@@ -137,8 +142,8 @@ class PixelCNN(AutoregressiveModel):
         image = h.transpose(1, 2).reshape(batch, self.n_levels, self.height, self.width)
         if self.gated:
             v = hz = image
-            for layer in self.layers:
-                v, hz = layer(v, hz)
+            for index, layer in enumerate(self.layers):
+                v, hz = layer(v, hz, self._layer_condition(index, batch))
             features = hz
         else:
             features = self.first(image)
@@ -146,3 +151,7 @@ class PixelCNN(AutoregressiveModel):
                 features = layer(features)
         logits = self.head(features)  # (B, K, H, W)
         return logits.flatten(2).transpose(1, 2)  # (B, D, K)
+
+    def _layer_condition(self, index: int, batch: int) -> tuple[Tensor, Tensor] | None:
+        """Conditioning terms of gated layer `index` (none for the unconditional model)."""
+        return None
