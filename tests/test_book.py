@@ -1,5 +1,6 @@
 """The book's structure: every lecture listed, stored without outputs, and complete."""
 
+import ast
 import re
 
 import pytest
@@ -92,6 +93,23 @@ def test_figures_have_captions(path):
         if cell["cell_type"] == "code" and "plt.show()" in source(cell):
             caption = cell["metadata"].get("mystnb", {}).get("figure", {}).get("caption")
             assert caption, f"{path.name} cell {index} draws a figure without a caption"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_cells_do_not_echo_a_glued_value(path):
+    """A cell ending in a bare `glue(...)` also shows the value as its result: stray text in
+    the book, and a second output (a duplicate target) in a captioned figure cell. End such
+    a line with `;`, or glue earlier in the cell."""
+    for index, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code" or not source(cell).strip():
+            last = None
+        else:
+            tree = ast.parse(source(cell))
+            last = tree.body[-1] if tree.body else None
+        if (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+                and getattr(last.value.func, "id", None) == "glue"):
+            assert source(cell).rstrip().endswith(";"), (
+                f"{path.name} cell {index} ends with glue(...) without ';'")
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)

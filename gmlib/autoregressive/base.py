@@ -181,7 +181,7 @@ class AutoregressiveModel(DensityModel):
         if n_known > self.n_dims:
             raise ValueError(f"n_known must be at most D = {self.n_dims}; got {n_known}")
         batch = x.shape[0]
-        order = self.order.to(x.device)
+        order = self.order
         flat = x.reshape(batch, self.n_dims).to(self.device, self.dtype).clone()
         flat[:, order[n_known:]] = 0  # the unknown values are never read; zero them anyway
         uniforms = torch.rand(self.n_dims, batch, generator=generator, dtype=torch.float64)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import torch
 from torch import Tensor, nn
 
 from gmlib.autoregressive.pixelcnn import PixelCNN
@@ -92,7 +93,7 @@ class ConditionalPixelCNN(PixelCNN):
             return super()._sample(n, **kwargs)  # type: ignore[arg-type]
 
     def complete(self, x: Tensor, n_known: int, *, c: Tensor | None = None,
-                 generator: object = None) -> Tensor:
+                 generator: torch.Generator | None = None) -> Tensor:
         """`AutoregressiveModel.complete` given the condition y."""
         with self._conditioned(c, x.shape[0]):
-            return super().complete(x, n_known, generator=generator)  # type: ignore[arg-type]
+            return super().complete(x, n_known, generator=generator)
