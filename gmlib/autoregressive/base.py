@@ -185,12 +185,8 @@ class AutoregressiveModel(DensityModel):
         flat = x.reshape(batch, self.n_dims).to(self.device, self.dtype).clone()
         flat[:, order[n_known:]] = 0  # the unknown values are never read; zero them anyway
         uniforms = torch.rand(self.n_dims, batch, generator=generator, dtype=torch.float64)
-        uniforms = uniforms.to(self.device)
         with torch.no_grad():
-            for r in range(n_known, self.n_dims):
-                i = int(order[r])
-                logits = self.conditional_logits(self.encode(flat))[:, i]
-                flat[:, i] = draw_categorical(logits, uniforms[r])
+            flat = self._fill(flat, uniforms.to(self.device), order, n_known)
         return flat.reshape(batch, *self.event_shape)
 
     def _sample_naive(self, uniforms: Tensor, order: Tensor | None = None) -> Tensor:
@@ -201,7 +197,16 @@ class AutoregressiveModel(DensityModel):
         """
         order = self.order if order is None else order
         x = torch.zeros(uniforms.shape[1], self.n_dims, dtype=self.dtype, device=self.device)
-        for r, i in enumerate(order.tolist()):
+        return self._fill(x, uniforms, order, 0)
+
+    def _fill(self, x: Tensor, uniforms: Tensor, order: Tensor, start: int) -> Tensor:
+        """Draw variables order[start:] in turn, one full pass each, into x (in place).
+
+        Shapes:
+            x: (n, D), uniforms: (D, n) -> x
+        """
+        for r in range(start, self.n_dims):
+            i = int(order[r])
             logits = self.conditional_logits(self.encode(x))[:, i]
             x[:, i] = draw_categorical(logits, uniforms[r])
         return x
