@@ -159,6 +159,8 @@ def test_mnist_reads_local_files_from_argument_or_environment(tmp_path, monkeypa
     assert np.array_equal(x[:, 0].numpy(), images) and np.array_equal(y.numpy(), labels)
     monkeypatch.setenv("GMLIB_MNIST_DIR", str(tmp_path))
     assert mnist(split="test").shape == (5, 1, 28, 28)
+    monkeypatch.setenv("HOME", str(tmp_path.parent))  # "~/folder" as typed on a command line
+    assert mnist(f"~/{tmp_path.name}", "test").shape == (5, 1, 28, 28)
 
 
 def test_mnist_errors_list_the_expected_files(tmp_path, monkeypatch):

@@ -281,3 +281,25 @@ def test_train_gan_on_every_device_with_labels_and_unpaired_domains(device, seed
 def test_errors_name_what_was_expected(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize(("shape", "levels", "features"), [
+    ((1, 8, 8), 17, 8 * 4),       # the digits: 4x4 seed, one upsampling; 2w x 2 x 2 features
+    ((1, 28, 28), 256, 36 * 4),   # MNIST: 7x7 seed, two upsamplings; 4w x 3 x 3 features
+    ((3, 32, 32), 256, 32 * 4),   # colour 32x32: 4x4 seed, three upsamplings; 8w x 2 x 2
+])
+def test_dcgan_networks_take_the_image_shape_and_levels_of_the_data(shape, levels, features,
+                                                                    device, seed):
+    generator = DCGANGenerator(6, width=4, image_shape=shape, n_levels=levels).to(device)
+    critic = DCGANDiscriminator(width=4, image_shape=shape, n_levels=levels).to(device)
+    x = generator(torch.randn(5, 6, device=device))
+    assert x.shape == (5, *shape) and x.device.type == device.type
+    assert 0 <= x.min() and x.max() <= levels - 1
+    assert critic.feature_dim == features and critic(x).shape == (5,)
+
+
+def test_dcgan_networks_refuse_shapes_they_cannot_build():
+    with pytest.raises(ValueError, match=r"image_shape must be \(C, H, W\)"):
+        DCGANGenerator(4, image_shape=(8, 8))
+    with pytest.raises(ValueError, match="even image side above 4"):
+        DCGANDiscriminator(image_shape=(1, 7, 7))

@@ -8,7 +8,10 @@ from gmlib.bench.core import (
     BenchContext,
     BenchEntry,
     Row,
+    context,
     entries,
+    evaluate_entry,
+    fit_entry,
     get_entry,
     register,
     run,
@@ -17,6 +20,6 @@ from gmlib.bench.core import (
 )
 from gmlib.bench.report import load_results, markdown_table, write_results
 
-__all__ = ["FAMILIES", "TRACKS", "BenchContext", "BenchEntry", "Row", "entries", "get_entry",
-           "load_results", "markdown_table", "register", "run", "run_entry", "train_entry",
-           "write_results"]
+__all__ = ["FAMILIES", "TRACKS", "BenchContext", "BenchEntry", "Row", "context", "entries",
+           "evaluate_entry", "fit_entry", "get_entry", "load_results", "markdown_table",
+           "register", "run", "run_entry", "train_entry", "write_results"]

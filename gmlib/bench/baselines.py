@@ -6,21 +6,20 @@ from torch import nn
 
 from gmlib.bench.core import BenchContext, BenchEntry, register
 from gmlib.bench.quality import digit_quality
-from gmlib.data import DIGITS_LEVELS
 from gmlib.independent import IndependentBernoulli, IndependentCategorical, UniformCategorical
 
 
 def _uniform(ctx: BenchContext) -> nn.Module:
-    return UniformCategorical(ctx.train.shape[1:], DIGITS_LEVELS).to(ctx.device)
+    return UniformCategorical(ctx.shape, ctx.levels).to(ctx.device)
 
 
 def _independent_categorical(ctx: BenchContext) -> nn.Module:
-    model = IndependentCategorical(ctx.train.shape[1:], DIGITS_LEVELS, alpha=0.5)
+    model = IndependentCategorical(ctx.shape, ctx.levels, alpha=0.5)
     return model.to(ctx.device).fit(ctx.train.to(ctx.device))
 
 
 def _independent_bernoulli(ctx: BenchContext) -> nn.Module:
-    return IndependentBernoulli(ctx.train.shape[1:], alpha=0.5).to(ctx.device).fit(
+    return IndependentBernoulli(ctx.shape, alpha=0.5).to(ctx.device).fit(
         ctx.train.to(ctx.device))
 
 

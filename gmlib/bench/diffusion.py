@@ -26,28 +26,32 @@ from gmlib.data import DIGITS_LEVELS
 from gmlib.diffusion import FlowMatching, GaussianDiffusion
 from gmlib.metrics import fdd
 from gmlib.nn import UNet
-from gmlib.train import fit
 
-SHAPE = (1, 8, 8)
 CHANNELS = (32, 64)
 EPOCHS = 100
 
 
-def _trained(make: Callable[[], nn.Module]) -> Callable[[BenchContext], nn.Module]:
+def _trained(make: Callable[[BenchContext], nn.Module]) -> Callable[[BenchContext], nn.Module]:
     def train(ctx: BenchContext) -> nn.Module:
-        model = make()
-        fit(model, ctx.train, val_data=ctx.val, epochs=EPOCHS, lr=2e-3, batch_size=64,
-            patience=EPOCHS, device=ctx.device, seed=ctx.seed, progress=False)
-        return model.eval()
+        return ctx.fit(make(ctx), epochs=EPOCHS, lr=2e-3, batch_size=64,
+                       patience=ctx.epochs or EPOCHS)
     return train
 
 
-def ddpm(prediction: str = "levels") -> GaussianDiffusion:
-    """The bench's DDPM: U-Net (32, 64), T = 1000, cosine schedule, 17 grey levels."""
-    out = DIGITS_LEVELS if prediction == "levels" else 1
-    return GaussianDiffusion(UNet(1, out, channels=CHANNELS, emb_dim=64), SHAPE,
+def ddpm(prediction: str = "levels", shape: tuple[int, ...] = (1, 8, 8),
+         n_levels: int = DIGITS_LEVELS) -> GaussianDiffusion:
+    """The bench's DDPM: U-Net (32, 64), T = 1000, cosine schedule; 17 grey levels of 8x8
+    digits by default."""
+    out = n_levels if prediction == "levels" else shape[0]
+    return GaussianDiffusion(UNet(shape[0], out, channels=CHANNELS, emb_dim=64), shape,
                              schedule="cosine", timesteps=1000, prediction=prediction,
-                             n_levels=DIGITS_LEVELS)
+                             n_levels=n_levels)
+
+
+def _flow_matching(ctx: BenchContext) -> FlowMatching:
+    channels = ctx.shape[0]
+    return FlowMatching(UNet(channels, channels, channels=CHANNELS, emb_dim=64), ctx.shape,
+                        n_levels=ctx.levels)
 
 
 def _bound(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -66,16 +70,16 @@ register(BenchEntry(
     description="DDPM: U-Net (32, 64) predicting per-pixel logits over the 17 levels, T=1000 "
                 "cosine schedule, noise-prediction loss, 100 epochs; test NLL bounded by the "
                 "full variational bound (categorical decoder)",
-    train=_trained(ddpm), score=_bound, quality=_diffusion_quality))
+    train=_trained(lambda c: ddpm("levels", c.shape, c.levels)), score=_bound,
+    quality=_diffusion_quality))
 register(BenchEntry(
     name="ddpm-eps", family="diffusion", track="17-level",
     description="the same DDPM predicting the noise eps, discretised Gaussian decoder (Ho et al. "
                 "2020); test NLL bounded by the full variational bound",
-    train=_trained(lambda: ddpm("eps")), score=_bound))
+    train=_trained(lambda c: ddpm("eps", c.shape, c.levels)), score=_bound))
 register(BenchEntry(
     name="flow-matching", family="diffusion", track="17-level",
     description="conditional flow matching (straight paths) with the same U-Net, 100 epochs; "
                 "sample metrics of 1000 samples from 50 midpoint steps vs the test digits",
-    train=_trained(lambda: FlowMatching(UNet(1, 1, channels=CHANNELS, emb_dim=64), SHAPE,
-                                        n_levels=DIGITS_LEVELS)),
+    train=_trained(_flow_matching),
     has_likelihood=False, quality=digit_quality))

@@ -13,20 +13,18 @@ from torch import nn
 
 from gmlib.bench.core import BenchContext, BenchEntry, register
 from gmlib.bench.quality import N_SAMPLES, sample_report
-from gmlib.data import DIGITS_LEVELS
 from gmlib.ebm import NoiseConditionalScoreModel, geometric_sigmas
 from gmlib.nn import UNet
-from gmlib.train import fit
 
 SAMPLER = {"n_steps_each": 10, "step_lr": 2e-4}
 
 
 def _train(ctx: BenchContext) -> nn.Module:
-    model = NoiseConditionalScoreModel(UNet(1, 1, channels=(32, 64), emb_dim=64), (1, 8, 8),
-                                       geometric_sigmas(6.0, 0.02, 12), n_levels=DIGITS_LEVELS)
-    fit(model, ctx.train, epochs=100, lr=2e-3, batch_size=64, device=ctx.device,
-        seed=ctx.seed, progress=False)
-    return model.eval()
+    channels = ctx.shape[0]
+    model = NoiseConditionalScoreModel(UNet(channels, channels, channels=(32, 64), emb_dim=64),
+                                       ctx.shape, geometric_sigmas(6.0, 0.02, 12),
+                                       n_levels=ctx.levels)
+    return ctx.fit(model, epochs=100, lr=2e-3, batch_size=64, validate=False)
 
 
 def _quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:

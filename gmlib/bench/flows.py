@@ -19,34 +19,29 @@ from torch import nn
 
 from gmlib.bench.core import IWAE_K, BenchContext, BenchEntry, iwae_score, mean_elbo, register
 from gmlib.bench.quality import digit_quality
-from gmlib.data import DIGITS_LEVELS
 from gmlib.flows import DequantizedFlow, Flow, Glow, RealNVP, VariationalDequantizer
-from gmlib.train import fit
 
-K = DIGITS_LEVELS
-SHAPE = (1, 8, 8)
 _PROTOCOL = f"test NLL bounded by IWAE k={IWAE_K} over the dequantisation noise"
 
 
 def _realnvp(ctx: BenchContext) -> Flow:
-    return RealNVP(SHAPE, n_layers=3, n_scales=2, hidden=32, n_blocks=1, dropout=0.2,
-                   logit_bound=K)
+    return RealNVP(ctx.shape, n_layers=3, n_scales=2, hidden=32, n_blocks=1, dropout=0.2,
+                   logit_bound=ctx.levels)
 
 
 def _glow(ctx: BenchContext) -> Flow:
-    return Glow(SHAPE, n_scales=2, n_steps=6, hidden=32, n_blocks=1, dropout=0.2,
-                logit_bound=K, seed=ctx.seed)
+    return Glow(ctx.shape, n_scales=2, n_steps=6, hidden=32, n_blocks=1, dropout=0.2,
+                logit_bound=ctx.levels, seed=ctx.seed)
 
 
 def _trained(make_flow: Callable[[BenchContext], Flow], *, epochs: int,
              variational: bool = False) -> Callable[[BenchContext], nn.Module]:
     def train(ctx: BenchContext) -> nn.Module:
-        dequantizer = VariationalDequantizer(SHAPE, K, hidden=32) if variational else None
-        model = DequantizedFlow(make_flow(ctx), K, dequantizer=dequantizer)
+        dequantizer = (VariationalDequantizer(ctx.shape, ctx.levels, hidden=32)
+                       if variational else None)
+        model = DequantizedFlow(make_flow(ctx), ctx.levels, dequantizer=dequantizer)
         model.to(ctx.device).initialize(ctx.train[:512].to(ctx.device))
-        fit(model, ctx.train, val_data=ctx.val, epochs=epochs, lr=2e-3, batch_size=64,
-            patience=20, device=ctx.device, seed=ctx.seed, progress=False)
-        return model.eval()
+        return ctx.fit(model, epochs=epochs, lr=2e-3, batch_size=64, patience=20)
     return train
 
 

@@ -31,7 +31,6 @@ from gmlib.bench.quality import (
     infogan_quality,
     ring_quality,
 )
-from gmlib.data import digits
 from gmlib.gans import (
     GAN,
     ConditionalGAN,
@@ -43,7 +42,6 @@ from gmlib.gans import (
     train_gan,
 )
 
-SHAPE = (1, 8, 8)
 LATENT = 32
 
 
@@ -54,8 +52,8 @@ class TrainingSet(ImplicitModel):
     can hope for; its likelihood of any unseen example is zero, so it has no test NLL.
     """
 
-    def __init__(self, data: Tensor) -> None:
-        super().__init__(tuple(data.shape[1:]), Support.levels(17))
+    def __init__(self, data: Tensor, n_levels: int = 17) -> None:
+        super().__init__(tuple(data.shape[1:]), Support.levels(n_levels))
         self.register_buffer("data", data)
 
     def _sample(self, n: int, **kwargs: Any) -> Tensor:
@@ -67,16 +65,29 @@ class TrainingSet(ImplicitModel):
         raise NotImplementedError("a training set is not trained")
 
 
-def _trained(make: Callable[[], nn.Module], labelled: bool = False,
-             **options: Any) -> Callable[[BenchContext], nn.Module]:
+def _trained(make: Callable[[BenchContext], nn.Module], labelled: bool = False, *,
+             steps: int, batch_size: int, **options: Any) -> Callable[[BenchContext], nn.Module]:
+    """A bench `train` function: build the GAN for the data and train it with `train_gan`."""
     def train(ctx: BenchContext) -> nn.Module:
-        model = make()
+        model = make(ctx)
         data: Tensor | tuple[Tensor, Tensor] = ctx.train
         if labelled:
-            data = (ctx.train, digits("train", labels=True)[1])
-        train_gan(model, data, device=ctx.device, seed=ctx.seed, progress=False, **options)
+            if ctx.train_labels is None:
+                raise ValueError("a conditional GAN needs the training labels")
+            data = (ctx.train, ctx.train_labels)
+        batch = ctx.batch_size or batch_size
+        train_gan(model, data, device=ctx.device, seed=ctx.seed, progress=ctx.progress,
+                  steps=ctx.steps(steps, batch), batch_size=batch, **options)
         return model.eval()
     return train
+
+
+def _dcgan(ctx: BenchContext, latent_dim: int = LATENT, context_dim: int = 0) -> tuple[
+        DCGANGenerator, DCGANDiscriminator]:
+    """A DCGAN pair of width 32 for the data's image shape and levels."""
+    image = {"image_shape": ctx.shape, "n_levels": ctx.levels}
+    return (DCGANGenerator(latent_dim, width=32, context_dim=context_dim, **image),
+            DCGANDiscriminator(width=32, context_dim=context_dim, **image))
 
 
 _DIGITS = {"batch_size": 64, "lr": 1e-3, "lr_decay": True}
@@ -85,33 +96,30 @@ _SAMPLES = "sample metrics of 1000 samples vs the test digits"
 register(BenchEntry(
     name="real-data-floor", family="baseline", track="17-level",
     description=f"the 1000 training digits themselves: the floor of the {_SAMPLES}",
-    train=lambda ctx: TrainingSet(ctx.train), has_likelihood=False, quality=digit_quality))
+    train=lambda ctx: TrainingSet(ctx.train, ctx.levels), has_likelihood=False,
+    quality=digit_quality))
 register(BenchEntry(
     name="dcgan", family="gan", track="17-level",
     description=f"DCGAN (width 32, 32 latents), non-saturating loss, 5000 steps; {_SAMPLES}",
-    train=_trained(lambda: GAN(DCGANGenerator(LATENT, width=32), DCGANDiscriminator(width=32),
-                               LATENT, SHAPE), steps=5000, **_DIGITS),
+    train=_trained(lambda c: GAN(*_dcgan(c), LATENT, c.shape), steps=5000, **_DIGITS),
     has_likelihood=False, quality=digit_quality))
 register(BenchEntry(
     name="cgan", family="gan", track="17-level",
     description=f"conditional DCGAN (one-hot labels into G and D), 3000 steps; {_SAMPLES}, "
                 "100 per class",
-    train=_trained(lambda: ConditionalGAN(DCGANGenerator(LATENT, width=32, context_dim=10),
-                                          DCGANDiscriminator(width=32, context_dim=10),
-                                          LATENT, SHAPE, 10), labelled=True, steps=3000,
-                   **_DIGITS),
+    train=_trained(lambda c: ConditionalGAN(*_dcgan(c, context_dim=10), LATENT, c.shape, 10),
+                   labelled=True, steps=3000, **_DIGITS),
     has_likelihood=False, quality=conditional_digit_quality))
 register(BenchEntry(
     name="infogan", family="gan", track="17-level",
     description=f"InfoGAN: DCGAN with a 10-way categorical and 2 continuous codes, 4000 "
                 f"steps, no labels; {_SAMPLES}; purity of the code on the test digits",
-    train=_trained(lambda: InfoGAN(DCGANGenerator(LATENT + 12, width=32),
-                                   DCGANDiscriminator(width=32), LATENT, SHAPE),
-                   steps=4000, **_DIGITS),
+    train=_trained(lambda c: InfoGAN(*_dcgan(c, LATENT + 12), LATENT, c.shape), steps=4000,
+                   **_DIGITS),
     has_likelihood=False, quality=infogan_quality))
 
 
-def _ring_gan() -> GAN:
+def _ring_gan(ctx: BenchContext) -> GAN:
     return GAN(MLPGenerator(2, (2,)), MLPDiscriminator(2), 2, (2,))
 
 

@@ -76,7 +76,9 @@ def _factor_analysis(ctx: BenchContext) -> nn.Module:
 
 def _bernoulli_mixture(ctx: BenchContext) -> nn.Module:
     train, val = ctx.train.flatten(1).to(ctx.device), ctx.val.flatten(1).to(ctx.device)
-    grid = itertools.product((10, 20, 40), (0.5, 1.0))
+    # no more components than training images (a tiny data set gets the smaller sizes)
+    grid = itertools.product([k for k in (10, 20, 40) if k <= len(train)] or [len(train)],
+                             (0.5, 1.0))
     return _select([lambda k=k, a=a: BernoulliMixture(k, alpha=a, random_state=ctx.seed)
                     for k, a in grid], train, lambda m: m.score(val))
 

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from gmlib.bench.core import BenchContext
-from gmlib.data import DIGITS_LEVELS, digits, ring_modes
+from gmlib.data import digits, ring_modes
 from gmlib.metrics import cluster_purity, mode_coverage, sample_quality
 
 __all__ = ["N_SAMPLES", "conditional_digit_quality", "dequantised_digit_quality",
@@ -41,7 +41,7 @@ def dequantised_digit_quality(model: nn.Module, ctx: BenchContext) -> dict[str, 
     mapped back to the grey levels by flooring (the inverse of adding u in [0, 1)) and
     clamping to 0..16, as `DequantizedFlow.sample` does."""
     samples = model.sample(N_SAMPLES).reshape(-1, *ctx.test.shape[1:])
-    levels = samples.floor().clamp(0, DIGITS_LEVELS - 1)
+    levels = samples.floor().clamp(0, ctx.levels - 1)
     return sample_report(levels.to(ctx.test.dtype), ctx)
 
 

@@ -18,42 +18,33 @@ from torch import nn
 
 from gmlib.bench.core import IWAE_K, BenchContext, BenchEntry, iwae_score, mean_elbo, register
 from gmlib.bench.quality import digit_quality
-from gmlib.data import DIGITS_LEVELS
-from gmlib.train import fit
-from gmlib.vae import VAE, build_vae
+from gmlib.vae import build_vae
 
 
-def _trained(make: Callable[[], VAE], *, epochs: int, lr: float = 1e-3, batch_size: int = 64,
-             patience: int = 20) -> Callable[[BenchContext], nn.Module]:
+def _trained(build: dict[str, object], *, epochs: int) -> Callable[[BenchContext], nn.Module]:
     def train(ctx: BenchContext) -> nn.Module:
-        model = make()
-        fit(model, ctx.train, val_data=ctx.val, epochs=epochs, lr=lr, batch_size=batch_size,
-            patience=patience, device=ctx.device, seed=ctx.seed, progress=False)
-        return model.eval()
+        model = build_vae(ctx.shape, n_levels=ctx.levels, dropout=0.2, **build)
+        return ctx.fit(model, epochs=epochs, lr=1e-3, batch_size=64, patience=20)
     return train
 
 
-SHAPE = (1, 8, 8)
-K = DIGITS_LEVELS
 _PROTOCOL = f"test NLL bounded by IWAE k={IWAE_K}"
 
+
 def _register(name: str, track: str, description: str, epochs: int, **build: object) -> None:
-    """One VAE entry: `build_vae(SHAPE, dropout=0.2, **build)` trained for `epochs`."""
+    """One VAE entry: `build_vae(shape, n_levels, dropout=0.2, **build)` trained for
+    `epochs` (the shape and levels are the data's)."""
     register(BenchEntry(
         name=name, family="vae", track=track, description=f"{description}; {_PROTOCOL}",
-        train=_trained(lambda: build_vae(SHAPE, dropout=0.2, **build), epochs=epochs),
-        score=iwae_score, elbo=mean_elbo,
+        train=_trained(build, epochs=epochs), score=iwae_score, elbo=mean_elbo,
         quality=digit_quality if track == "17-level" else None))
 
 
 _register("vae", "17-level", "VAE: MLP encoder/decoder (256, 256), 16 latents, free 17-way "
-          "categorical pixels, N(0, I) prior, dropout 0.2", 300, likelihood="categorical",
-          n_levels=K)
+          "categorical pixels, N(0, I) prior, dropout 0.2", 300, likelihood="categorical")
 _register("vae-logistic-conv", "17-level", "VAE: discretised-logistic pixels, convolutional "
-          "decoder, 16 latents, dropout 0.2", 300, likelihood="logistic", n_levels=K,
-          decoder="conv")
+          "decoder, 16 latents, dropout 0.2", 300, likelihood="logistic", decoder="conv")
 _register("iwae-logistic-conv", "17-level", "the same VAE trained on the k=4 importance-"
-          "weighted bound (IWAE)", 130, likelihood="logistic", n_levels=K, decoder="conv",
-          train_k=4)
+          "weighted bound (IWAE)", 130, likelihood="logistic", decoder="conv", train_k=4)
 _register("vae-binary", "binary", "VAE: MLP (256, 256), 16 latents, Bernoulli pixels, "
           "dropout 0.2", 300, likelihood="bernoulli")

@@ -125,7 +125,7 @@ def mnist(root: str | os.PathLike | None = None, split: str = "train", *,
         if not root:
             raise ValueError(f"pass root=<folder with the MNIST IDX files> or set the "
                              f"environment variable {MNIST_ENV_VAR}")
-    root = Path(root)
+    root = Path(root).expanduser()  # "~/data/mnist" from a command line or a notebook
     found = [_find(root, stem) for stem in MNIST_FILES[split]]
     if any(f is None for f in found):
         expected = ", ".join(f"{s}[.gz]" for s in MNIST_FILES[split])
