@@ -76,7 +76,7 @@ def _fit_bernoulli(answer: object) -> str:
                             "to the count of ones and of zeros: (n1 + alpha) / (n + 2 alpha).")
         if not torch.allclose(got.double(), want.double(), atol=1e-6):
             raise Incorrect(f"with alpha={alpha} expected {want.numpy().round(4)}; got "
-                            f"{got.detach().numpy().round(4)}")
+                            f"{got.detach().cpu().numpy().round(4)}")
     return "(count of ones + alpha) / (n + 2 alpha): with alpha > 0 no pixel gets probability " \
            "exactly 0 or 1, so no test image gets log-likelihood -inf."
 
@@ -93,7 +93,7 @@ def _sample_categorical(answer: object) -> str:
         raise Incorrect("pixel 1 has probability 1 on level 2 but your sampler returned other "
                         "levels: compare u with the cumulative sum, not with the probabilities")
     for d in range(3):
-        counts = np.bincount(values[:, d].long().numpy(), minlength=4)
+        counts = np.bincount(values[:, d].long().cpu().numpy(), minlength=4)
         if counts[probs[d].numpy() == 0].sum() > 0:
             raise Incorrect(f"pixel {d} got a level whose probability is 0")
         p_value = chi_square_pvalue(counts, probs[d].numpy())

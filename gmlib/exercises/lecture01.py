@@ -30,7 +30,7 @@ def _fit_categorical(answer: object) -> str:
             raise Incorrect(f"k={k}, alpha={alpha}: you returned the plain frequencies; add "
                             "alpha to every count.")
         raise Incorrect(f"k={k}, alpha={alpha}: expected {want.numpy().round(4)}; got "
-                        f"{got.numpy().round(4)}")
+                        f"{got.detach().cpu().numpy().round(4)}")
     return "(N_k + alpha) / (N + k alpha): the posterior mean under a Dirichlet(alpha) prior, " \
            "the plain MLE N_k / N when alpha = 0."
 
@@ -71,7 +71,7 @@ def _posterior(answer: object) -> str:
             raise Incorrect("you returned prior × likelihood, the joint p(c, evidence); divide "
                             "by its sum, p(evidence), to get the posterior.")
         raise Incorrect(f"prior {prior.tolist()}, likelihood {likelihood.tolist()}: expected "
-                        f"{want.numpy().round(4)}; got {got.numpy().round(4)}")
+                        f"{want.numpy().round(4)}; got {got.detach().cpu().numpy().round(4)}")
     first = (0.01 * 0.9) / (0.01 * 0.9 + 0.99 * 0.05)
     return f"p(c | e) = p(e | c) p(c) / sum_c' p(e | c') p(c'). A positive result of a 90 % " \
            f"sensitive test for a 1 % disease still means only {first:.0%} probability of it."

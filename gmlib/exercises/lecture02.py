@@ -86,7 +86,7 @@ def _enumeration(answer: object) -> str:
             raise Incorrect(f"p({target} | {evidence}) must sum to one; yours sums to "
                             f"{float(got.sum()):.4f}. Divide by p(evidence).")
         raise Incorrect(f"p({target} | {evidence}): expected {want.numpy().round(4)}; got "
-                        f"{got.numpy().round(4)}")
+                        f"{got.detach().cpu().numpy().round(4)}")
     return "sum p(x) over every joint state consistent with the evidence, grouped by the " \
            "target's value, then normalise: exact, but the number of states grows " \
            "exponentially; variable elimination (net.query) sums one variable at a time."

@@ -24,7 +24,8 @@ _PLAIN = (str, int, float, bool, type(None))
 
 
 def _check_plain(value: Any, where: str) -> None:
-    if isinstance(value, _PLAIN):
+    # exact types: a subclass such as torch's TorchVersion (a str) does not load safely
+    if type(value) in _PLAIN:
         return
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):

@@ -18,10 +18,12 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from gmlib.data.loaders import make_loader
+from gmlib.train import distributed as ddp
 from gmlib.utils import get_device, seed_everything
 from gmlib.validation import check_positive_int
 
@@ -49,15 +51,24 @@ class History:
         return asdict(self)
 
 
-def _loader(data: Data, batch_size: int, shuffle: bool, seed: int | None) -> DataLoader:
+def _loader(data: Data, batch_size: int, shuffle: bool, seed: int | None,
+            train: bool) -> DataLoader:
     if isinstance(data, DataLoader):
+        if ddp.is_distributed():
+            raise ValueError("under torchrun pass tensors or a Dataset, not a DataLoader: "
+                             "fit gives each process its shard with a DistributedSampler")
         return data
+    if ddp.is_distributed():
+        return ddp.shard_loader(data, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                                train=train)
     return make_loader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
 def _batch_loss(model: nn.Module, batch: Tensor | list[Tensor] | tuple[Tensor, ...],
                 device: torch.device) -> tuple[Tensor, int]:
-    """Mean loss of one batch; a `(x, c)` batch is a conditional model's `loss(x, c=c)`."""
+    """Mean loss of one batch; a `(x, c)` batch is a conditional model's `loss(x, c=c)`.
+
+    `model` is the model itself or its `LossModule` (whose forward is the model's loss)."""
     if isinstance(batch, Tensor):
         x, kwargs = batch.to(device), {}
     elif isinstance(batch, list | tuple) and len(batch) == 1:
@@ -67,22 +78,41 @@ def _batch_loss(model: nn.Module, batch: Tensor | list[Tensor] | tuple[Tensor, .
     else:
         raise TypeError("each batch must be a Tensor x or a pair (x, c); got "
                         f"{type(batch).__name__} of length {len(batch)}")
-    losses = model.loss(x, **kwargs)
+    losses = model(x, **kwargs) if isinstance(model, ddp.LossModule | DDP) \
+        else model.loss(x, **kwargs)
     if losses.dim() != 1 or losses.shape[0] != x.shape[0]:
-        raise ValueError(f"{type(model).__name__}.loss must return one value per example, "
+        name = type(getattr(model, "module", model)).__name__
+        raise ValueError(f"{name}.loss must return one value per example, "
                          f"shape ({x.shape[0]},); got {tuple(losses.shape)}")
+    if losses.dtype in (torch.float16, torch.bfloat16):  # mixed precision: average in float32
+        losses = losses.float()
     return losses.mean(), x.shape[0]
 
 
 @torch.no_grad()
 def _evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> float:
+    """Mean loss over the loader; under torchrun over every process's slice together."""
     model.eval()
     total, count = 0.0, 0
     for batch in loader:
         loss, n = _batch_loss(model, batch, device)
         total += float(loss) * n
         count += n
+    total, count = ddp.reduce_sums(total, count, device=device)
     return total / count
+
+
+def _mixed_precision(device: torch.device, amp: bool) -> tuple[Any, Any]:
+    """The autocast context and gradient scaler of a mixed-precision step.
+
+    float16 with loss scaling on CUDA (small gradients would underflow to zero without
+    it); bfloat16, which has float32's range and needs no scaling, elsewhere.
+    Micikevicius et al. 2018, Mixed Precision Training, https://arxiv.org/abs/1710.03740
+    """
+    dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+    autocast = torch.autocast(device_type=device.type, dtype=dtype, enabled=amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
+    return autocast, scaler
 
 
 def progress_enabled(progress: bool) -> bool:
@@ -96,7 +126,8 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
         optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         patience: int | None = None, min_delta: float = 0.0,
         device: str | torch.device = "auto", seed: int | None = None, progress: bool = True,
-        callback: Callable[[int, nn.Module, History], None] | None = None) -> History:
+        callback: Callable[[int, nn.Module, History], None] | None = None,
+        shuffle: bool = True, amp: bool = False) -> History:
     """Train `model` by minimising the mean of `model.loss(x)` with mini-batch Adam.
 
     Args:
@@ -108,7 +139,8 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
         epochs: passes over `train_data`.
         max_steps: stop after this many optimiser steps (whatever the epoch).
         lr, weight_decay: of the optimiser (AdamW by default).
-        batch_size: examples per step when the data is not already a DataLoader.
+        batch_size: examples per step when the data is not already a DataLoader. Under
+            `torchrun` it is the global batch: each of N processes takes batch_size / N.
         grad_clip: clip the global gradient norm to this value.
         optimizer: a factory `params -> Optimizer`, e.g. `lambda p: torch.optim.SGD(p, lr=0.1)`.
         patience: stop when the validation loss has not improved by `min_delta` for this
@@ -117,6 +149,13 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
         seed: seeds everything first and the shuffling, for a reproducible run.
         progress: show a tqdm bar (`GMLIB_PROGRESS=0` in the environment turns it off).
         callback: called as `callback(epoch, model, history)` after every epoch.
+        shuffle: draw the training batches in a new random order every epoch.
+        amp: mixed precision (float16 with loss scaling on CUDA, bfloat16 on CPU): faster on
+            GPUs with tensor cores; the validation loss is still computed in float32.
+
+    Under `torchrun` (see `gmlib.train.distributed`) the model is wrapped in PyTorch's
+    DistributedDataParallel, every process trains on its shard of each global batch, and the
+    losses in the history are those of the global batches, the same in every process.
 
     Returns:
         A `History` of the run. The model is left in eval mode on `device`.
@@ -145,10 +184,15 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
     if not params:
         raise ValueError(f"{type(model).__name__} has no trainable parameters; fit it in "
                          "closed form (its fit method) instead")
+    step_module = ddp.wrap(model, device)  # model.loss, gradients averaged under torchrun
+    if ddp.is_distributed():
+        # same weights everywhere (DDP broadcast them), but different dropout and noise draws
+        torch.manual_seed(torch.initial_seed() + ddp.rank())
     opt = (optimizer(params) if optimizer is not None
            else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
-    train_loader = _loader(train_data, batch_size, True, seed)
-    val_loader = None if val_data is None else _loader(val_data, 512, False, None)
+    train_loader = _loader(train_data, batch_size, shuffle, seed, train=True)
+    val_loader = None if val_data is None else _loader(val_data, 512, False, None, train=False)
+    autocast, scaler = _mixed_precision(device, amp)
 
     history = History()
     best_state: dict[str, Tensor] | None = None
@@ -157,19 +201,25 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
     bar = tqdm(range(epochs), desc=type(model).__name__, disable=not progress_enabled(progress))
     for epoch in bar:
         model.train()
+        if hasattr(train_loader.sampler, "set_epoch"):
+            train_loader.sampler.set_epoch(epoch)  # DistributedSampler: a new order
         total, count = 0.0, 0
         for batch in train_loader:
-            loss, n = _batch_loss(model, batch, device)
+            with autocast:
+                loss, n = _batch_loss(step_module, batch, device)
             if not torch.isfinite(loss):
                 raise ValueError(f"the training loss became {loss.item()} at step "
                                  f"{history.steps_run} (epoch {epoch}); lower lr or set "
                                  "grad_clip")
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
             if grad_clip is not None:
+                scaler.unscale_(opt)
                 nn.utils.clip_grad_norm_(params, grad_clip)
-            opt.step()
-            value = loss.item()
+            scaler.step(opt)
+            scaler.update()
+            value, n = ddp.reduce_sums(loss.item() * n, n, device=device)
+            value /= n
             history.step_loss.append(value)
             history.steps_run += 1
             total += value * n
