@@ -120,3 +120,16 @@ def test_mixed_precision_trains_on_cpu(gaussian_model):
                   amp=True)
     assert history.train_loss[-1] < history.train_loss[0]
     assert all(p.dtype == torch.float32 for p in gaussian_model.parameters())
+
+
+def test_parameters_without_gradient_are_found_before_ddp_waits_for_them():
+    # WaveNet's last residual convolution feeds nothing; DDP must be told to look for it
+    from gmlib.autoregressive import FVSBN, WaveNet
+    from gmlib.train.distributed import _has_unused_parameters
+
+    x = torch.randint(0, 17, (4, 1, 8, 8)).float()
+    wavenet = WaveNet((1, 8, 8), 17, channels=8).train()
+    assert _has_unused_parameters(wavenet, lambda: wavenet.loss(x).mean())
+    assert wavenet.training  # left as it was
+    fvsbn = FVSBN((1, 8, 8))
+    assert not _has_unused_parameters(fvsbn, lambda: fvsbn.loss((x > 8).float()).mean())

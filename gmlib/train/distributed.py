@@ -14,6 +14,7 @@ Training, VLDB, https://arxiv.org/abs/2006.15704
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -79,14 +80,34 @@ class LossModule(nn.Module):
         return self.model.loss(x, **kwargs)
 
 
-def wrap(model: nn.Module, device: torch.device) -> nn.Module:
-    """`model.loss` as a module whose backward pass averages gradients over the processes."""
+def _has_unused_parameters(model: nn.Module, probe: Callable[[], Tensor]) -> bool:
+    """Whether some trainable parameter gets no gradient from the loss `probe()` computes
+    (WaveNet's last residual convolution, for one). Run in eval mode, so that batch norm
+    statistics are left as they are."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    was_training = model.training
+    model.eval()
+    try:
+        grads = torch.autograd.grad(probe(), params, allow_unused=True)
+    finally:
+        model.train(was_training)
+    return any(g is None for g in grads)
+
+
+def wrap(model: nn.Module, device: torch.device,
+         probe: Callable[[], Tensor] | None = None) -> nn.Module:
+    """`model.loss` as a module whose backward pass averages gradients over the processes.
+
+    DDP waits for a gradient of every parameter; when `probe` (the loss of one batch) shows
+    that some parameters get none, it is told to look for them at every step.
+    """
     module = LossModule(model)
     if not is_distributed():
         return module
     ids = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else None
-    return DistributedDataParallel(module, device_ids=ids)
+    unused = probe is not None and _has_unused_parameters(model, probe)
+    return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=unused)
 
 
 def _collate(single: bool) -> Any:

@@ -184,14 +184,16 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
     if not params:
         raise ValueError(f"{type(model).__name__} has no trainable parameters; fit it in "
                          "closed form (its fit method) instead")
-    step_module = ddp.wrap(model, device)  # model.loss, gradients averaged under torchrun
-    if ddp.is_distributed():
-        # same weights everywhere (DDP broadcast them), but different dropout and noise draws
-        torch.manual_seed(torch.initial_seed() + ddp.rank())
     opt = (optimizer(params) if optimizer is not None
            else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
     train_loader = _loader(train_data, batch_size, shuffle, seed, train=True)
     val_loader = None if val_data is None else _loader(val_data, 512, False, None, train=False)
+    # model.loss as a module; under torchrun, DDP averages its gradients over the processes
+    step_module = ddp.wrap(model, device,
+                           probe=lambda: _batch_loss(model, next(iter(train_loader)), device)[0])
+    if ddp.is_distributed():
+        # same weights everywhere (DDP broadcast them), but different dropout and noise draws
+        torch.manual_seed(torch.initial_seed() + ddp.rank())
     autocast, scaler = _mixed_precision(device, amp)
 
     history = History()
