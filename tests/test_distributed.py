@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from gmlib.data import write_idx
 from gmlib.train import fit, load_checkpoint
 from gmlib.train.distributed import LossModule, is_distributed, rank, reduce_sums, world_size
 
 from . import ddp_worker
+from .idx_files import write_mnist_files
 
 WORKER = Path(ddp_worker.__file__)
 
@@ -75,20 +75,9 @@ def test_shuffled_ranks_agree_too(tmp_path):
         assert torch.equal(value, second["state"][name]), name
 
 
-def _tiny_idx(folder: Path) -> Path:
-    folder.mkdir()
-    gen = torch.Generator().manual_seed(0)
-    for split, n in (("train", 96), ("t10k", 32)):
-        images = (torch.rand(n, 8, 8, generator=gen) * 256).to(torch.uint8)
-        write_idx(folder / f"{split}-images-idx3-ubyte", images)
-        write_idx(folder / f"{split}-labels-idx1-ubyte", torch.arange(n).remainder(10)
-                  .to(torch.uint8))
-    return folder
-
-
 @pytest.mark.slow
 def test_the_training_command_runs_unchanged_under_torchrun(tmp_path):
-    data = _tiny_idx(tmp_path / "mnist")
+    data = write_mnist_files(tmp_path / "mnist", n_train=96, n_test=32, side=8)
     _torchrun("-m", "gmlib.train", "fvsbn", "--data", f"idx:{data}", "--epochs", "2",
               "--batch-size", "16", "--device", "cpu", "--out", str(tmp_path / "runs"))
     metrics = json.loads((tmp_path / "runs" / "fvsbn" / "metrics.json").read_text())

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from gmlib.bench.core import context, entries, fit_entry
-from gmlib.data import write_idx
+
+from .idx_files import write_mnist_files
 
 # Gaussian mixtures and factor analysis on 784 dimensions fit 10 and 3 candidates by EM:
 # they work, but take minutes; PPCA covers the closed-form linear family.
@@ -28,15 +29,7 @@ SAMPLING = {"ncsn": {"n_steps_each": 1}, "cgan": {"c": torch.arange(2)}}
 
 @pytest.fixture(scope="module")
 def mnist_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("mnist")
-    gen = torch.Generator().manual_seed(0)
-    for prefix, n in (("train", 24), ("t10k", 4)):
-        # strokes: a bright random blob pattern on a dark background, like digits
-        images = (torch.rand(n, 28, 28, generator=gen) ** 3 * 256).clamp(max=255)
-        write_idx(folder / f"{prefix}-images-idx3-ubyte", images.to(torch.uint8))
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte",
-                  torch.arange(n).remainder(10).to(torch.uint8), compress=True)
-    return folder
+    return write_mnist_files(tmp_path_factory.mktemp("mnist"), n_train=24, n_test=4)
 
 
 def test_idx_context_has_the_shape_and_levels_of_the_files(mnist_folder):

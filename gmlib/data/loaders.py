@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from gmlib.validation import check_positive_int
 
-__all__ = ["as_dataset", "make_loader"]
+__all__ = ["as_dataset", "collate_for", "make_loader"]
 
 
 def as_dataset(data: Tensor | tuple[Tensor, ...] | list[Tensor] | Dataset,
@@ -43,7 +45,13 @@ def make_loader(data: Tensor | tuple[Tensor, ...] | Dataset, *, batch_size: int 
     generator = None
     if shuffle and seed is not None:
         generator = torch.Generator().manual_seed(seed)
-    single = isinstance(data, Tensor)
-    collate = (lambda rows: torch.stack([r[0] for r in rows])) if single else None
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-                      drop_last=drop_last, collate_fn=collate)
+                      drop_last=drop_last, collate_fn=collate_for(data))
+
+
+def collate_for(data: Tensor | tuple[Tensor, ...] | Dataset) -> Callable | None:
+    """How to batch rows of `data`: a plain tensor gives tensor batches (not 1-tuples), a
+    tuple `(x, c)` or a Dataset gives PyTorch's default `[x, c]` lists."""
+    if isinstance(data, Tensor):
+        return lambda rows: torch.stack([r[0] for r in rows])
+    return None

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
-from gmlib.data.loaders import as_dataset
+from gmlib.data.loaders import as_dataset, collate_for
 
 __all__ = ["LossModule", "init_distributed", "is_distributed", "rank", "reduce_sums",
            "shard_loader", "world_size", "wrap"]
@@ -110,10 +110,6 @@ def wrap(model: nn.Module, device: torch.device,
     return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=unused)
 
 
-def _collate(single: bool) -> Any:
-    return (lambda rows: torch.stack([r[0] for r in rows])) if single else None
-
-
 def shard_loader(data: Tensor | tuple[Tensor, ...] | Dataset, *, batch_size: int,
                  shuffle: bool, seed: int | None, train: bool) -> DataLoader:
     """This process's share of the data: `batch_size / world_size` examples per training step,
@@ -126,7 +122,7 @@ def shard_loader(data: Tensor | tuple[Tensor, ...] | Dataset, *, batch_size: int
     """
     size = world_size()
     dataset = as_dataset(data)
-    collate = _collate(isinstance(data, Tensor))
+    collate = collate_for(data)
     if train:
         if batch_size % size:
             raise ValueError(f"batch_size ({batch_size}) must be a multiple of the number of "

@@ -18,7 +18,6 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
@@ -64,11 +63,11 @@ def _loader(data: Data, batch_size: int, shuffle: bool, seed: int | None,
     return make_loader(data, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
-def _batch_loss(model: nn.Module, batch: Tensor | list[Tensor] | tuple[Tensor, ...],
-                device: torch.device) -> tuple[Tensor, int]:
+def _batch_loss(loss_fn: Callable[..., Tensor], batch: Tensor | list[Tensor] | tuple[Tensor, ...],
+                device: torch.device, name: str) -> tuple[Tensor, int]:
     """Mean loss of one batch; a `(x, c)` batch is a conditional model's `loss(x, c=c)`.
 
-    `model` is the model itself or its `LossModule` (whose forward is the model's loss)."""
+    `loss_fn` is the model's `loss`, or the module that computes it under torchrun."""
     if isinstance(batch, Tensor):
         x, kwargs = batch.to(device), {}
     elif isinstance(batch, list | tuple) and len(batch) == 1:
@@ -78,10 +77,8 @@ def _batch_loss(model: nn.Module, batch: Tensor | list[Tensor] | tuple[Tensor, .
     else:
         raise TypeError("each batch must be a Tensor x or a pair (x, c); got "
                         f"{type(batch).__name__} of length {len(batch)}")
-    losses = model(x, **kwargs) if isinstance(model, ddp.LossModule | DDP) \
-        else model.loss(x, **kwargs)
+    losses = loss_fn(x, **kwargs)
     if losses.dim() != 1 or losses.shape[0] != x.shape[0]:
-        name = type(getattr(model, "module", model)).__name__
         raise ValueError(f"{name}.loss must return one value per example, "
                          f"shape ({x.shape[0]},); got {tuple(losses.shape)}")
     if losses.dtype in (torch.float16, torch.bfloat16):  # mixed precision: average in float32
@@ -95,7 +92,7 @@ def _evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> flo
     model.eval()
     total, count = 0.0, 0
     for batch in loader:
-        loss, n = _batch_loss(model, batch, device)
+        loss, n = _batch_loss(model.loss, batch, device, type(model).__name__)
         total += float(loss) * n
         count += n
     total, count = ddp.reduce_sums(total, count, device=device)
@@ -189,8 +186,9 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
     train_loader = _loader(train_data, batch_size, shuffle, seed, train=True)
     val_loader = None if val_data is None else _loader(val_data, 512, False, None, train=False)
     # model.loss as a module; under torchrun, DDP averages its gradients over the processes
-    step_module = ddp.wrap(model, device,
-                           probe=lambda: _batch_loss(model, next(iter(train_loader)), device)[0])
+    name = type(model).__name__
+    step_module = ddp.wrap(model, device, probe=lambda: _batch_loss(
+        model.loss, next(iter(train_loader)), device, name)[0])
     if ddp.is_distributed():
         # same weights everywhere (DDP broadcast them), but different dropout and noise draws
         torch.manual_seed(torch.initial_seed() + ddp.rank())
@@ -208,7 +206,7 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
         total, count = 0.0, 0
         for batch in train_loader:
             with autocast:
-                loss, n = _batch_loss(step_module, batch, device)
+                loss, n = _batch_loss(step_module, batch, device, name)
             if not torch.isfinite(loss):
                 raise ValueError(f"the training loss became {loss.item()} at step "
                                  f"{history.steps_run} (epoch {epoch}); lower lr or set "
