@@ -28,7 +28,60 @@ def test_toc_parts_follow_the_course_plan():
             "Part III: Using generative models"]
     present = [c for c in captions if c in plan]
     assert present == sorted(present, key=plan.index)
-    assert toc["parts"][0].get("numbered") is True
+
+
+# One number per lecture, everywhere a reader sees one: the file's NN (00..15).
+TITLE = re.compile(r"^# (\d\d)\. \S")
+LECTURE_REF = re.compile(r"\b[Ll]ectures? (\d+)(?:\s*[-–]\s*(\d+))?")
+
+
+def test_sphinx_numbers_no_chapter_so_titles_carry_the_lecture_number():
+    """Sphinx would number chapters 1..16 in reading order; the titles number them 00..15."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    numbered = [part["caption"] for part in toc["parts"] if part.get("numbered")]
+    assert not numbered, f"turn Sphinx numbering off (the titles carry it): {numbered}"
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "lecture_numbers" in config["sphinx"]["local_extensions"], "figures: Fig. NN.k"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
+def test_lecture_title_carries_its_file_number(path):
+    title = source(load(path)["cells"][1]).splitlines()[0]
+    match = TITLE.match(title)
+    assert match, f"{path.name}: the title must read '# {path.stem[:2]}. Title'; got {title!r}"
+    assert match.group(1) == path.stem[:2], f"{path.name}: title numbered {match.group(1)}"
+    for cell in load(path)["cells"][2:]:
+        for line in source(cell).splitlines():
+            assert not re.match(r"#{1,6} \d+\.\d+", line), (
+                f"{path.name}: heading {line!r} would carry a second number")
+
+
+def _reader_texts() -> dict[str, str]:
+    texts = {p.name: "\n".join(source(c) for c in load(p)["cells"]) for p in LECTURES}
+    for name in ("intro.md", "README.md", "leaderboard.md", "status.md", "gpu.md"):
+        texts[name] = (ROOT / name).read_text()
+    for path in sorted((ROOT / "gmlib").rglob("*.py")):
+        texts[str(path.relative_to(ROOT))] = path.read_text()
+    return texts
+
+
+def test_every_lecture_reference_uses_a_lecture_number():
+    """'lecture 7' or 'lecture 16' would be a book chapter number, not a lecture's."""
+    numbers = {p.stem[:2] for p in LECTURES}
+    wrong = []
+    for name, text in _reader_texts().items():
+        for match in LECTURE_REF.finditer(text):
+            for number in filter(None, match.groups()):
+                if number not in numbers:
+                    wrong.append(f"{name}: {match.group(0)!r}")
+    assert not wrong, "lectures are referred to by their two-digit number: " + "; ".join(wrong)
+
+
+def test_course_map_numbers_each_lecture_by_its_file():
+    intro = (ROOT / "intro.md").read_text()
+    rows = re.findall(r"^\| (\d\d) \| \[[^]]+\]\(lectures/(\d\d)_[^)]+\.ipynb\)", intro, re.M)
+    assert len(rows) == len(LECTURES)
+    assert all(shown == file for shown, file in rows), rows
 
 
 def test_repository_url_is_set_in_one_place():
@@ -123,7 +176,7 @@ def test_code_fits_the_book_page(path):
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
 def test_exercises_are_titled_with_their_check_id(path):
-    """Book numbering (chapter.k) differs from lecture numbering, so titles carry the id."""
+    """Exercise ids are the lecture's number and k; Sphinx's own exercise numbers are off."""
     text = "\n".join(source(c) for c in load(path)["cells"])
     titles = re.findall(r":::\{exercise\} (\S+) ·", text)
     assert titles, "exercise titles must start with their id, e.g. '00.1 · Title'"
