@@ -14,6 +14,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
 ## book: execute every lecture and build the HTML book into _build/html
 book: $(STAMP)
+	$(BIN)/python _ext/execution_cache.py prune
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
@@ -28,6 +29,9 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is needed; got " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+# With TORCH_INDEX_URL set (the GitHub workflows set PyTorch's CPU index), the pinned torch comes
+# from there first, so requirements.txt finds it satisfied instead of pulling the CUDA build.
+	if [ -n "$$TORCH_INDEX_URL" ]; then $(BIN)/python -m pip install --quiet torch==$$(sed -n 's/^torch==//p' requirements.txt) --index-url "$$TORCH_INDEX_URL"; fi
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	@touch $@
 
