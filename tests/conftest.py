@@ -1,11 +1,23 @@
-"""Shared fixtures: every device the machine has, a fixed seed, and a tiny trainable model."""
+"""Shared fixtures: every device the machine has, a fixed seed, and a tiny trainable model.
+
+The tests are hermetic: `pytest_configure` points `GMLIB_CACHE` (where gmlib stores the
+trained digit classifier) at a temporary folder, so no test reads or writes the user's
+`~/.cache/gmlib` (the lecture kernels nbval starts inherit it too), and the `seed` fixture
+puts every global random generator back as it found it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import random
+import shutil
+import tempfile
+from collections.abc import Iterator
 
 import matplotlib
+import numpy as np
 import pytest
 import torch
 from torch import Tensor, nn
@@ -17,6 +29,21 @@ from gmlib.validation import Support
 matplotlib.use("Agg")  # tests never open windows
 os.environ.setdefault("GMLIB_PROGRESS", "0")
 
+_CACHE_ENV = "GMLIB_CACHE"
+_made_cache: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _made_cache:
+        _made_cache.append(tempfile.mkdtemp(prefix="gmlib-test-cache-"))
+        os.environ[_CACHE_ENV] = _made_cache[0]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _made_cache:
+        shutil.rmtree(_made_cache.pop(), ignore_errors=True)
+
+
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
@@ -26,11 +53,32 @@ def device(request: pytest.FixtureRequest) -> torch.device:
     return torch.device(request.param)
 
 
+@contextlib.contextmanager
+def global_rng_restored() -> Iterator[None]:
+    """Put Python's, NumPy's and PyTorch's (CPU and CUDA) global generators back on exit."""
+    saved = (random.getstate(), np.random.get_state(),  # noqa: NPY002 (the legacy global RNG)
+             torch.get_rng_state(),
+             torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])  # noqa: NPY002
+        torch.set_rng_state(saved[2])
+        if saved[3] is not None:
+            torch.cuda.set_rng_state_all(saved[3])
+
+
 @pytest.fixture
-def seed() -> int:
-    """Seed every generator; tests that use randomness are reproducible."""
-    seed_everything(0)
-    return 0
+def seed() -> Iterator[int]:
+    """Seed every generator; tests that use randomness are reproducible.
+
+    Afterwards the global generators are as the fixture found them, so a test's draws never
+    depend on which tests ran before it.
+    """
+    with global_rng_restored():
+        seed_everything(0)
+        yield 0
 
 
 class DiagonalGaussian(DensityModel):
