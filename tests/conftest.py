@@ -44,6 +44,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_made_cache.pop(), ignore_errors=True)
 
 
+# The `slow` marker is honest: a test that took longer than this without it is named at the
+# end of the run (not failed: a loaded machine can make any test slow once).
+SLOW_SECONDS = 5.0
+_unmarked_slow: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if (report.when == "call" and report.duration > SLOW_SECONDS
+            and "slow" not in report.keywords and report.nodeid.startswith("tests/")):
+        _unmarked_slow.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _unmarked_slow:
+        terminalreporter.section("tests over 5 s without @pytest.mark.slow")
+        for seconds, nodeid in sorted(_unmarked_slow, reverse=True):
+            terminalreporter.write_line(f"{seconds:6.1f} s  {nodeid}")
+
+
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 

@@ -32,6 +32,7 @@ def test_registry_holds_the_baselines_with_valid_families():
         assert entry.family in FAMILIES and entry.track in TRACKS
 
 
+@pytest.mark.slow
 def test_baseline_rows():
     rows = {row.name: row for row in run(["uniform", "independent-categorical",
                                           "independent-bernoulli"])}
@@ -92,6 +93,7 @@ def test_write_results_merges_rows(tmp_path):
         load_results(tmp_path / "empty")
 
 
+@pytest.mark.slow
 def test_committed_leaderboard_is_complete_and_reproducible():
     """benchmarks/ is written by `python -m gmlib.bench --write`: every entry has a row, and the
     fast entries re-run to the stored numbers, so no number in the book is typed in or stale."""

@@ -57,6 +57,7 @@ def test_energy_score_is_minus_the_energy_gradient():
     torch.testing.assert_close(got, -x - torch.tensor([1.0, 0.0], dtype=torch.float64))
 
 
+@pytest.mark.slow
 def test_langevin_converges_to_a_known_mixture():
     # components wide enough to overlap, so single chains cross between them
     torch.manual_seed(0)

@@ -210,6 +210,7 @@ def test_two_dimensional_flow_integrates_to_one(kind: str) -> None:
     assert abs(total - 1) < 0.01
 
 
+@pytest.mark.slow
 def test_trained_toy_flow_samples_match_its_density(seed: int) -> None:
     data = two_moons(2000, seed=0).double()
     flow = SplineFlow(2, n_layers=4, hidden=32).double()
@@ -265,6 +266,7 @@ def test_dequantised_flow_is_a_normalised_discrete_model() -> None:
     assert abs(float(log_p.exp().sum()) - 1) < 1e-3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variational", [False, True])
 def test_dequantisation_bounds_stay_below_the_discrete_likelihood(variational: bool) -> None:
     model = _dequantized(variational)

@@ -222,6 +222,7 @@ def test_cyclegan_losses_translation_and_cycle_error(device, seed):
         model.generator_loss(a, torch.rand(4, 1, 4, 4, device=device))
 
 
+@pytest.mark.slow
 def test_train_gan_learns_a_one_dimensional_gaussian(seed):
     data = 3.0 + 0.5 * torch.randn(4000, 1)
     # a linear generator a z + b can match N(3, 0.5^2) exactly

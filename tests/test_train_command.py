@@ -13,6 +13,7 @@ from gmlib.train import load_checkpoint
 from gmlib.train.__main__ import main, parse_args
 
 
+@pytest.mark.slow
 def test_trains_an_entry_on_the_digits_and_writes_checkpoint_and_metrics(tmp_path, capsys):
     assert main(["fvsbn", "--data", "digits", "--device", "cpu", "--out", str(tmp_path)]) == 0
     metrics = json.loads((tmp_path / "fvsbn" / "metrics.json").read_text())
@@ -29,6 +30,7 @@ def test_trains_an_entry_on_the_digits_and_writes_checkpoint_and_metrics(tmp_pat
     assert "fvsbn: test NLL" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_epochs_and_batch_size_override_the_entry(tmp_path):
     assert main(["nade", "--epochs", "1", "--batch-size", "500", "--device", "cpu",
                  "--out", str(tmp_path)]) == 0

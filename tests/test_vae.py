@@ -88,6 +88,7 @@ def test_linear_vae_at_the_exact_posterior_is_tight(linear_case):
     assert torch.all((draws.mean(0) - log_px).abs() < error)
 
 
+@pytest.mark.slow
 def test_linear_vae_gap_is_the_kl_to_the_true_posterior(linear_case):
     """Away from the optimum: E[ELBO] = log p(x) - KL(q || p(z|x)) < log p(x)."""
     vae, x, log_px = linear_case
