@@ -15,10 +15,25 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbval.kernel import RunningKernel
 from nbval.plugin import IPyNbCell
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "_ext"))
 import execution_cache
+
+
+def _execute_as_jupyter_does(self: RunningKernel, cell_input: str,
+                             allow_stdin: bool | None = None) -> str:
+    """nbval runs cells with store_history=False, Jupyter with True. Without history IPython
+    cannot see a cell's trailing ';' (its display hook reads the last stored input), so a
+    cell ending in `glue(...);` echoed its value: an extra output that the book rendered as a
+    second copy of the cell's figure. Executed as Jupyter executes, the outputs are the ones a
+    learner's notebook shows."""
+    return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin,
+                           stop_on_error=False)
+
+
+RunningKernel.execute_cell_input = _execute_as_jupyter_does
 
 _last_cell: dict[str, str] = {}     # notebook path -> nodeid of its last collected cell
 _started: dict[str, float] = {}     # notebook path -> time its first cell started
