@@ -45,6 +45,7 @@ def test_baseline_rows():
     assert 0 < rows["independent-bernoulli"].test_nll < 64 * math.log(2)
 
 
+@pytest.mark.slow
 def test_json_output_has_the_documented_keys(capsys):
     assert main(["--json", "uniform"]) == 0
     rows = json.loads(capsys.readouterr().out)
