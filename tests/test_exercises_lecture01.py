@@ -83,3 +83,27 @@ def test_neighbour_parents_mistakes():
     cyclic = {f"p{i}": [f"p{(i + 1) % 64}"] for i in range(64)}
     verdict = _verdict("01.6", lambda h, w: cyclic)
     assert verdict.status == "incorrect" and "not a valid graph" in verdict.message
+
+
+def _chain(**variant):
+    from gmlib.exercises.lecture01 import _markov_nll
+    return lambda train, test, order, alpha: _markov_nll(train, test, order, alpha, **variant)
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_chain(), None),
+    (lambda tr, te, o, a: _chain()(tr, te, o, a) / 0.6931471805599453, "value in bits"),
+    (lambda tr, te, o, a: _chain()(tr, te, o, a) * len(te), "mean per image"),
+    (lambda tr, te, o, a: _chain()(tr, tr, o, a), "training NLL"),
+    (lambda tr, te, o, a: _chain()(tr, te, o, 0.0), "pseudo-count is missing"),
+    (_chain(denominator_levels=1), "N_row + 2 alpha"),
+    (_chain(skip_first=True), "missing from the likelihood"),
+    (lambda tr, te, o, a: _chain()(tr, te, o + 1 if o else 0, a), "chain of order 2"),
+    (lambda tr, te, o, a: "25", "return one number"),
+])
+def test_markov_chain_nll_diagnoses(answer, hint):
+    verdict = _verdict("01.8", answer)
+    if hint is None:
+        assert verdict.passed, verdict.message
+    else:
+        assert verdict.status == "incorrect" and hint in verdict.message, verdict.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -9,7 +10,7 @@ import torch
 from gmlib.bayesnet import DiscreteBayesNet
 from gmlib.dag import check_dag
 from gmlib.data import digits
-from gmlib.discrete import categorical_mle, markov_chain_parameters
+from gmlib.discrete import categorical_mle, markov_chain_parameters, markov_chain_structure
 from gmlib.exercises.answers import expect_tensor
 from gmlib.exercises.core import Incorrect, exercise
 
@@ -159,3 +160,79 @@ def _neighbour_parents(answer: object) -> str:
     return f"with only {net.n_parameters} parameters this network reaches {nll:.2f} nats per " \
            "test image. A raster-order Markov chain needs order 8, and thousands of " \
            "parameters, to reach the pixel above: the right parents matter more than many."
+
+
+def _markov_nll(train: torch.Tensor, test: torch.Tensor, order: int, alpha: float, *,
+                denominator_levels: int = 2, skip_first: bool = False
+                ) -> float:
+    """Mean test NLL (nats) of a raster-order binary Markov chain fitted by smoothed counting.
+
+    The keyword variants reproduce the usual mistakes: `denominator_levels=1` divides by
+    N + alpha and `skip_first` leaves the first `order` pixels out of the likelihood. (Padding
+    the first pixels with constant zero parents is no mistake: a constant parent leaves the
+    row equal to the pixel's marginal.)
+    """
+    n, d = train.shape
+    total = torch.zeros(len(test), dtype=torch.float64)
+    for i in range(d):
+        if skip_first and i < order:
+            continue
+        parents = list(range(max(0, i - order), i))
+        weights = 2 ** torch.arange(len(parents))  # a parent configuration -> its row
+        train_rows = (train[:, parents].long() * weights).sum(1)
+        test_rows = (test[:, parents].long() * weights).sum(1)
+        counts = torch.zeros(2 ** len(parents), 2, dtype=torch.float64)
+        counts.index_put_((train_rows, train[:, i].long()), torch.ones(n, dtype=torch.float64),
+                          accumulate=True)
+        probs = (counts + alpha) / (counts.sum(1, keepdim=True) + denominator_levels * alpha)
+        total += probs[test_rows, test[:, i].long()].log()
+    return float(-total.mean())
+
+
+@exercise("01.8", "Fit and score a Markov chain by counting")
+def _markov_chain_nll(answer: object) -> str:
+    # pixels in a shuffled order, so that the first ones are not the always-blank corner
+    shuffle = torch.randperm(64, generator=torch.Generator().manual_seed(1))
+    train = digits("train", binarize=True, flatten=True)[:400, shuffle]
+    test = digits("test", binarize=True, flatten=True)[:200, shuffle]
+    names = [f"x{i}" for i in range(64)]
+    for order, alpha in [(0, 0.5), (1, 0.5), (3, 1.0), (8, 0.5)]:
+        net = DiscreteBayesNet(markov_chain_structure(names, order), 2, alpha=alpha).fit(train)
+        want = float(-net.log_prob(test).mean())
+        got = answer(train.clone(), test.clone(), order, alpha)
+        if not isinstance(got, int | float | torch.Tensor) or (
+                isinstance(got, torch.Tensor) and got.numel() != 1):
+            raise Incorrect("return one number: the mean test NLL in nats per image; got "
+                            f"{type(got).__name__}")
+        got = float(got)
+        if math.isclose(got, want, rel_tol=1e-6):
+            continue
+        where = f"order {order}, alpha {alpha}: expected {want:.4f} nats per image; got " \
+                f"{got:.4f}."
+
+        same = functools.partial(math.isclose, got, rel_tol=1e-6)
+
+        if same(want / math.log(2)):
+            raise Incorrect(f"{where} That is the value in bits; use the natural log (nats).")
+        if same(want * len(test)):
+            raise Incorrect(f"{where} You summed over the test images; report the mean per "
+                            "image.")
+        if same(float(-net.log_prob(train).mean())):
+            raise Incorrect(f"{where} That is the training NLL; fit on `train`, score `test`.")
+        if math.isinf(got) or same(_markov_nll(train, test, order, 0.0)):
+            raise Incorrect(f"{where} The pseudo-count is missing: add alpha to every count, "
+                            "or a parent configuration unseen in training gives log 0.")
+        if same(_markov_nll(train, test, order, alpha, denominator_levels=1)):
+            raise Incorrect(f"{where} The probabilities of a row do not sum to one: each of "
+                            "the 2 values gets alpha pseudo-counts, so divide by N_row + 2 alpha.")
+        if order and same(_markov_nll(train, test, order, alpha, skip_first=True)):
+            raise Incorrect(f"{where} The first {order} pixels are missing from the "
+                            "likelihood; they have fewer parents, but they count.")
+        for off in (order - 1, order + 1):
+            if off >= 0 and same(_markov_nll(train, test, off, alpha)):
+                raise Incorrect(f"{where} That is the chain of order {off}: the parents of "
+                                f"pixel i are the {order} pixel(s) just before it.")
+        raise Incorrect(where)
+    return "counting the (parents, value) pairs of every pixel and normalising each row is " \
+           "the maximum-likelihood (here: posterior-mean) fit of any discrete Bayesian " \
+           "network; your chain matches gmlib.bayesnet.DiscreteBayesNet to 1e-6."
