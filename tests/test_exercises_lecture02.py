@@ -50,18 +50,58 @@ def test_topological_sort_mistakes(answer, hint):
     assert verdict.status == "incorrect" and hint in verdict.message
 
 
-def _unnormalised(net, target, evidence):
-    posterior = net.query(target, evidence)
-    return posterior * 0.5
+def _ve(**variant):
+    from gmlib.exercises.lecture02 import _eliminate
+    return lambda tables, target, evidence: _eliminate(tables._net, target, evidence, **variant)
 
 
-def test_enumeration_mistakes():
-    verdict = _verdict("02.3", _unnormalised)
-    assert verdict.status == "incorrect" and "must sum to one" in verdict.message
-    verdict = _verdict("02.3", lambda net, t, e: net.query(t))  # ignores the evidence
-    assert verdict.status == "incorrect" and "expected" in verdict.message
-    verdict = _verdict("02.3", lambda net, t, e: 0.5)
-    assert verdict.status == "incorrect" and "one probability per value" in verdict.message
+def _elimination_loop(tables, target, evidence):
+    """A learner's variable elimination: one variable at a time, factors as (table, axes)."""
+    factors = []
+    for v in tables.variables:
+        table, axes = tables.cpt(v), [*tables.parents[v], v]
+        for u, value in evidence.items():
+            if u in axes:
+                table, axes = table.select(axes.index(u), value), [a for a in axes if a != u]
+        factors.append((table, axes))
+    for v in tables.variables:
+        if v == target or v in evidence:
+            continue
+        used = [f for f in factors if v in f[1]]
+        factors = [f for f in factors if v not in f[1]]
+        axes = list(dict.fromkeys(a for _, f_axes in used for a in f_axes))
+        letter = {a: chr(97 + i) for i, a in enumerate(axes)}
+        kept = [a for a in axes if a != v]
+        spec = ",".join("".join(letter[a] for a in f_axes) for _, f_axes in used)
+        spec += "->" + "".join(letter[a] for a in kept)
+        factors.append((torch.einsum(spec, *[t for t, _ in used]), kept))
+    result = torch.ones(tables.cardinality[target], dtype=torch.float64)
+    for table, _ in factors:
+        result = result * table
+    return result / result.sum()
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_elimination_loop, None),
+    (_ve(), None),
+    (_ve(normalise=False), "divide by their sum"),
+    (_ve(slice_own=False), "p(e | parents)"),
+    (_ve(slice_children=False), "children's tables must be sliced"),
+    (lambda tables, t, e: _ve()(tables, t, {}), "the evidence had no effect"),
+    (lambda tables, t, e: 0.5 * _ve()(tables, t, e), "must sum to one"),
+    (lambda tables, t, e: torch.tensor(0.5), "one probability per value"),
+])
+def test_variable_elimination_diagnoses(answer, hint):
+    verdict = _verdict("02.3", answer)
+    if hint is None:
+        assert verdict.passed, verdict.message
+    else:
+        assert verdict.status == "incorrect" and hint in verdict.message, verdict.message
+
+
+def test_variable_elimination_cannot_delegate_to_query():
+    verdict = _verdict("02.3", lambda tables, t, e: tables.query(t, e))
+    assert verdict.status == "error" and "query" in verdict.message
 
 
 def _product_of_probabilities(x, prior, probs):

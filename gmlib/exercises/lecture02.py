@@ -66,30 +66,108 @@ def _topological_sort(answer: object) -> str:
            "if none is left to emit, the rest holds a cycle. Ancestral sampling follows it."
 
 
-@exercise("02.3", "Inference by enumeration")
-def _enumeration(answer: object) -> str:
-    cases = [(student_network(), "I", {"G": 2}), (student_network(), "D", {"G": 2, "I": 1}),
-             (student_network(), "L", {})]
+class _Tables:
+    """What a variable-elimination answer may use: the graph and the tables, nothing else.
+
+    `query` and `log_prob` are missing on purpose, so an answer cannot delegate to them.
+    """
+
+    def __init__(self, net: DiscreteBayesNet) -> None:
+        self.variables = list(net.variables)
+        self.parents = {v: list(net.parents[v]) for v in net.variables}
+        self.cardinality = dict(net.cardinality)
+        self._net = net
+
+    def cpt(self, variable: str) -> torch.Tensor:
+        """p(variable | parents), shape (*parent cardinalities, k_variable)."""
+        return self._net.cpt(variable).clone()
+
+
+def _eliminate(net: DiscreteBayesNet, target: str, evidence: dict[str, int], *,
+               slice_own: bool = True, slice_children: bool = True,
+               normalise: bool = True) -> torch.Tensor:
+    """Variable elimination by one einsum; the flags reproduce the usual mistakes.
+
+    `slice_own=False` drops p(e | parents) for each observed e (an intervention, do(e), not an
+    observation); `slice_children=False` sums e out of its children's tables as if unseen.
+    """
+    letter = {v: chr(ord("a") + i) for i, v in enumerate(net.variables)}
+    operands, subscripts = [], []
+    for v in net.variables:
+        table, axes = net.cpt(v), [*net.parents[v], v]
+        for u, value in evidence.items():
+            if u not in axes:
+                continue
+            own = u == v
+            if (own and slice_own) or (not own and slice_children):
+                table = table.select(axes.index(u), value)
+                axes.remove(u)
+            elif own:  # drop the factor's dependence on u: it no longer weighs the evidence
+                table = torch.ones_like(table.select(axes.index(u), value))
+                axes.remove(u)
+        operands.append(table)
+        subscripts.append("".join(letter[u] for u in axes))
+    spec = ",".join(subscripts) + "->" + letter[target]
+    result = torch.einsum(spec, *operands)
+    return result / result.sum() if normalise else result
+
+
+@exercise("02.3", "Variable elimination")
+def _variable_elimination(answer: object) -> str:
+    cases = [(student_network(), "I", {"L": 1}), (student_network(), "D", {"G": 2, "I": 1}),
+             (student_network(), "L", {}), (student_network(), "G", {"S": 1})]
     for seed in range(3):
-        net = DiscreteBayesNet.random(5, max_parents=2, max_cardinality=3, seed=seed)
-        cases.append((net, "x1", {"x4": 0, "x3": 1}))
+        net = DiscreteBayesNet.random(7, max_parents=3, max_cardinality=3, seed=seed)
+        cases.append((net, "x2", {"x6": 0, "x4": 1}))
+    chain = {f"x{i}": [f"x{i - 1}"] if i else [] for i in range(12)}
+    net = DiscreteBayesNet(chain, 2)
+    for i in range(1, 12):
+        net.set_cpt(f"x{i}", torch.tensor([[0.9, 0.1], [0.2, 0.8]]))
+    cases.append((net, "x5", {"x11": 1, "x0": 0}))
     for net, target, evidence in cases:
         want = net.query(target, evidence)
-        got = answer(net, target, evidence)
-        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-            raise Incorrect(f"return a tensor of shape ({net.cardinality[target]},): one "
-                            f"probability per value of {target!r}; got {got!r}")
+        where = f"p({target} | {evidence or 'nothing'})"
+        got = answer(_Tables(net), target, dict(evidence))
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want.shape):
+            found = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            raise Incorrect(f"{where}: return a tensor of shape ({net.cardinality[target]},), "
+                            f"one probability per value of {target!r}; got {found}. Sum out "
+                            "every variable except the target.")
         got = got.detach().double()
         if torch.allclose(got, want, atol=1e-9):
             continue
+
+        def same(other: torch.Tensor, got: torch.Tensor = got) -> bool:
+            return torch.allclose(got, other.double(), atol=1e-9)
+
+        if evidence and same(_eliminate(net, target, evidence, normalise=False)):
+            raise Incorrect(f"{where}: your numbers are p({target}, evidence); divide by their "
+                            "sum, p(evidence), to condition.")
         if abs(float(got.sum()) - 1) > 1e-6:
-            raise Incorrect(f"p({target} | {evidence}) must sum to one; yours sums to "
-                            f"{float(got.sum()):.4f}. Divide by p(evidence).")
-        raise Incorrect(f"p({target} | {evidence}): expected {want.numpy().round(4)}; got "
-                        f"{got.detach().cpu().numpy().round(4)}")
-    return "sum p(x) over every joint state consistent with the evidence, grouped by the " \
-           "target's value, then normalise: exact, but the number of states grows " \
-           "exponentially; variable elimination (net.query) sums one variable at a time."
+            raise Incorrect(f"{where} must sum to one; yours sums to {float(got.sum()):.4f}.")
+        prior = net.query(target)
+        intervened = _eliminate(net, target, evidence, slice_own=False)
+        if evidence and same(intervened) and not torch.allclose(intervened, prior):
+            raise Incorrect(f"{where}: you fixed the observed variables in their children's "
+                            "tables but dropped their own factor p(e | parents). That computes "
+                            "an intervention (setting e), not an observation: keep p(e | "
+                            "parents) sliced at e.")
+        if evidence and same(prior):
+            raise Incorrect(f"{where}: that is the prior p({target}); the evidence had no "
+                            "effect. Slice every table that mentions an observed variable at "
+                            "its observed value before summing, its own table p(e | parents) "
+                            "included.")
+        if evidence and same(_eliminate(net, target, evidence, slice_children=False)):
+            raise Incorrect(f"{where}: the observed value is used only in the variable's own "
+                            "table; its children's tables must be sliced at it too, or the "
+                            "sum treats it as unobserved there.")
+        raise Incorrect(f"{where}: expected {want.numpy().round(4)}; got "
+                        f"{got.cpu().numpy().round(4)}")
+    return "slice the tables at the evidence, then sum out one variable at a time, " \
+           "multiplying only the factors that mention it: on a chain every intermediate " \
+           "factor has at most 4 entries, however long the chain (the joint has 2^n " \
+           "states). The cost is exponential only in the largest factor created, which " \
+           "the elimination order decides."
 
 
 def _nb_case(n_features: int, seed: int) -> tuple[torch.Tensor, NaiveBayes]:
