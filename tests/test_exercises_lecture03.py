@@ -19,7 +19,7 @@ def _naive_e_step(x, weights, means, variances):
 
 
 def _std_e_step(x, weights, means, variances):
-    return _naive_e_step(x, weights, means, variances.sqrt())
+    return _naive_e_step(x, weights, means, variances**2)  # Normal(means, variances): std = sigma^2
 
 
 def _unnormalised_e_step(x, weights, means, variances):

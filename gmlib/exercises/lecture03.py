@@ -39,7 +39,7 @@ def _e_step(answer: object) -> str:
                             "torch.softmax or logsumexp instead of dividing densities.")
         if not torch.allclose(got.sum(1), torch.ones(len(x), dtype=torch.float64), atol=1e-8):
             raise Incorrect("each row must sum to one: divide the joint p(x, z=k) by p(x)")
-        with_std = _responsibilities(x, weights, means, variances.sqrt())
+        with_std = _responsibilities(x, weights, means, variances**2)  # std sigma^2
         if torch.allclose(got, with_std, atol=1e-6) and not torch.allclose(want, with_std):
             raise Incorrect("you used the variances as standard deviations; the third "
                             "argument holds sigma^2")
