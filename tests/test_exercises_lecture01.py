@@ -5,6 +5,8 @@ import torch
 
 from gmlib.exercises import check
 
+from .verdicts import assert_verdict
+
 
 def _verdict(exercise_id, answer):
     return check(exercise_id, answer, quiet=True)
@@ -102,8 +104,4 @@ def _chain(**variant):
     (lambda tr, te, o, a: "25", "return one number"),
 ])
 def test_markov_chain_nll_diagnoses(answer, hint):
-    verdict = _verdict("01.8", answer)
-    if hint is None:
-        assert verdict.passed, verdict.message
-    else:
-        assert verdict.status == "incorrect" and hint in verdict.message, verdict.message
+    assert_verdict("01.8", answer, hint)

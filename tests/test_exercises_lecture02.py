@@ -7,6 +7,8 @@ import torch
 
 from gmlib.exercises import check
 
+from .verdicts import assert_verdict
+
 
 def _verdict(exercise_id, answer):
     return check(exercise_id, answer, quiet=True)
@@ -92,11 +94,7 @@ def _elimination_loop(tables, target, evidence):
     (lambda tables, t, e: torch.tensor(0.5), "one probability per value"),
 ])
 def test_variable_elimination_diagnoses(answer, hint):
-    verdict = _verdict("02.3", answer)
-    if hint is None:
-        assert verdict.passed, verdict.message
-    else:
-        assert verdict.status == "incorrect" and hint in verdict.message, verdict.message
+    assert_verdict("02.3", answer, hint)
 
 
 def test_variable_elimination_cannot_delegate_to_query():
