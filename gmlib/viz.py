@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # matplotlib is imported lazily: importing gmlib must stay ch
     from gmlib.gans import GANHistory
     from gmlib.train import History
 
-__all__ = ["density_grid", "density_heatmap", "draw_dag", "image_grid", "make_grid",
-           "plot_gan_history", "plot_history", "real_vs_generated", "scatter2d"]
+__all__ = ["covariance_ellipses", "density_grid", "density_heatmap", "draw_dag", "image_grid",
+           "make_grid", "plot_gan_history", "plot_history", "real_vs_generated", "scatter2d"]
 
 
 def _as_images(images: Tensor | np.ndarray) -> np.ndarray:
@@ -163,6 +163,34 @@ def scatter2d(points: Tensor, *, ax: Axes | None = None, title: str | None = Non
     if title:
         ax.set_title(title)
     return ax
+
+
+def covariance_ellipses(means: Tensor, covariances: Tensor, *, ax: Axes,
+                        n_std: float = 2.0, **style: object) -> list:
+    """Draw the n_std-standard-deviation ellipse of each 2-D Gaussian component.
+
+    The ellipse {x : (x - mu)^T Sigma^{-1} (x - mu) = n_std^2} has semi-axes n_std sqrt(lambda_i)
+    along Sigma's eigenvectors; a collapsed component (lambda -> 0) draws as a line or a dot.
+
+    Shapes:
+        means: (K, 2), covariances: (K, 2, 2); returns the K patches added to `ax`
+    """
+    from matplotlib.patches import Ellipse
+
+    means = check_tensor(means, "means").detach().cpu().double()
+    covariances = check_tensor(covariances, "covariances").detach().cpu().double()
+    if means.ndim != 2 or means.shape[1] != 2 or tuple(covariances.shape) != (len(means), 2, 2):
+        raise ValueError(f"need means (K, 2) and covariances (K, 2, 2); got "
+                         f"{tuple(means.shape)} and {tuple(covariances.shape)}")
+    eigenvalues, eigenvectors = torch.linalg.eigh(covariances)
+    style = {"fill": False, "lw": 1.5, **style}
+    patches = []
+    for mean, lam, vec in zip(means, eigenvalues.clamp_min(0), eigenvectors, strict=True):
+        angle = math.degrees(math.atan2(float(vec[1, 1]), float(vec[0, 1])))
+        width, height = (2 * n_std * float(v.sqrt()) for v in (lam[1], lam[0]))
+        patches.append(ax.add_patch(Ellipse((float(mean[0]), float(mean[1])), width, height,
+                                            angle=angle, **style)))
+    return patches
 
 
 def plot_history(history: History, *, ax: Axes | None = None,

@@ -6,6 +6,9 @@ import pytest
 import torch
 
 from gmlib.exercises import check
+from gmlib.exercises.lecture03 import _case_1d, _em_reference, _responsibilities
+
+from .verdicts import assert_verdict
 
 
 def _verdict(exercise_id, answer):
@@ -71,3 +74,65 @@ def test_bernoulli_m_step_single_pseudo_count():
 
     verdict = _verdict("03.4", one_sided)
     assert verdict.status == "incorrect" and "N_k + 2 alpha" in verdict.message
+
+
+def test_m_step_stale_means_is_diagnosed():
+    def stale(x, resp):
+        # centre on the means that produced resp: find the checker's case they came from
+        for seed in range(3):
+            case = _case_1d(seed)
+            if torch.allclose(_responsibilities(*case), resp):
+                return _m_step(x, resp, old_means=case[2])
+        raise AssertionError("unknown case")
+
+    verdict = _verdict("03.2", stale)
+    assert verdict.status == "incorrect" and "*new* means" in verdict.message
+
+
+def _em_solution(x, weights, means, covariances, n_steps):
+    history = []
+    for _ in range(n_steps):
+        normal = torch.distributions.MultivariateNormal(means, covariances)
+        log_joint = normal.log_prob(x[:, None, :]) + weights.log()
+        log_px = torch.logsumexp(log_joint, 1)
+        history.append(float(log_px.mean()))
+        resp = (log_joint - log_px[:, None]).exp()
+        nk = resp.sum(0)
+        means = resp.T @ x / nk[:, None]
+        diff = x[None] - means[:, None]
+        covariances = torch.einsum("nk,knd,kne->kde", resp, diff, diff) / nk[:, None, None]
+        weights = nk / len(x)
+    return weights, means, covariances, torch.tensor(history)
+
+
+def _em_wrong_axis(x, weights, means, covariances, n_steps):
+    """Responsibilities normalised over the points instead of over the components."""
+    history = []
+    for _ in range(n_steps):
+        normal = torch.distributions.MultivariateNormal(means, covariances)
+        log_joint = normal.log_prob(x[:, None, :]) + weights.log()
+        history.append(float(torch.logsumexp(log_joint, 1).mean()))
+        resp = torch.softmax(log_joint, 0)
+        nk = resp.sum(0)
+        means = resp.T @ x / nk[:, None]
+        diff = x[None] - means[:, None]
+        covariances = torch.einsum("nk,knd,kne->kde", resp, diff, diff) / nk[:, None, None]
+        weights = nk / nk.sum()
+    return weights, means, covariances, torch.tensor(history)
+
+
+def _em_variant(flag):
+    return lambda *args: _em_reference(*args, **{flag: True})
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_em_solution, None),
+    (_em_variant("stale_means"), "*old* means"),
+    (_em_variant("divide_by_n"), "not by N"),
+    (_em_variant("record_after"), "before the M step"),
+    (_em_variant("total"), "*mean* log-likelihood"),
+    (_em_wrong_axis, "softmax over dim 1"),
+    (lambda *args: _em_solution(*args)[:3], "tuple"),
+])
+def test_em_exercise_diagnoses(answer, hint):
+    assert_verdict("03.7", answer, hint)

@@ -6,6 +6,7 @@ import torch
 from gmlib.data import digits, two_moons
 from gmlib.train import History
 from gmlib.viz import (
+    covariance_ellipses,
     density_grid,
     density_heatmap,
     draw_dag,
@@ -66,4 +67,16 @@ def test_draw_dag_draws_one_arrow_per_edge():
     assert {t.get_text() for t in ax.texts} >= {"a", "b", "c"}
     with pytest.raises(ValueError, match=r"no \(x, y\) for \['c'\]"):
         draw_dag(graph, {"a": (0, 0), "b": (1, 1)})
+    plt.close("all")
+
+
+def test_covariance_ellipses_axes_follow_the_eigenvectors():
+    _, ax = plt.subplots()
+    rotation = torch.tensor([[0.6, -0.8], [0.8, 0.6]], dtype=torch.float64)
+    cov = rotation @ torch.diag(torch.tensor([4.0, 0.25], dtype=torch.float64)) @ rotation.T
+    (ellipse,) = covariance_ellipses(torch.zeros(1, 2), cov[None], ax=ax, n_std=1.0)
+    assert ellipse.width == pytest.approx(4.0) and ellipse.height == pytest.approx(1.0)
+    assert ellipse.angle == pytest.approx(np.degrees(np.arctan2(0.8, 0.6)))
+    with pytest.raises(ValueError, match=r"means \(K, 2\)"):
+        covariance_ellipses(torch.zeros(1, 3), torch.eye(3)[None], ax=ax)
     plt.close("all")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
+from gmlib.exceptions import ConvergenceWarning
 from gmlib.exercises.answers import expect_tensor, expect_tuple
 from gmlib.exercises.core import Incorrect, exercise
 from gmlib.mixtures import GaussianMixture
@@ -122,3 +125,112 @@ def _bernoulli_m_step(answer: object) -> str:
                             "x_nd + alpha) / (N_k + 2 alpha)")
     return "the weighted counts plus pseudo-counts: with alpha > 0 no pixel probability is " \
            "exactly 0 or 1, so no test image gets log-likelihood -inf."
+
+
+def _em_reference(x: torch.Tensor, weights: torch.Tensor, means: torch.Tensor,
+                  covariances: torch.Tensor, n_steps: int, *, stale_means: bool = False,
+                  divide_by_n: bool = False, record_after: bool = False,
+                  total: bool = False) -> tuple[torch.Tensor, ...]:
+    """Full-covariance EM, right or with one of the usual mistakes switched on (the checker
+    compares an answer with each variant to name the mistake)."""
+    history = []
+    for _ in range(n_steps):
+        normal = torch.distributions.MultivariateNormal(means, covariances)
+        log_joint = normal.log_prob(x[:, None, :]) + weights.log()  # (N, K)
+        log_px = torch.logsumexp(log_joint, dim=1)
+        if not record_after:
+            history.append(float(log_px.sum() if total else log_px.mean()))
+        resp = torch.exp(log_joint - log_px[:, None])
+        nk = resp.sum(0)
+        new_means = resp.T @ x / nk[:, None]
+        centre = means if stale_means else new_means
+        diff = x[None] - centre[:, None]  # (K, N, D)
+        scatter = torch.einsum("nk,knd,kne->kde", resp, diff, diff)
+        covariances = scatter / (len(x) if divide_by_n else nk[:, None, None])
+        weights, means = nk / len(x), new_means
+        if record_after:
+            normal = torch.distributions.MultivariateNormal(means, covariances)
+            log_px = torch.logsumexp(normal.log_prob(x[:, None, :]) + weights.log(), dim=1)
+            history.append(float(log_px.sum() if total else log_px.mean()))
+    return weights, means, covariances, torch.tensor(history, dtype=torch.float64)
+
+
+def _em_case(seed: int) -> tuple[torch.Tensor, ...]:
+    """Three 2-D clusters and a deliberately poor start: two means in one cluster."""
+    gen = torch.Generator().manual_seed(seed)
+    centres = torch.tensor([[0.0, 0.0], [4.0, 1.0], [1.0, 5.0]], dtype=torch.float64)
+    shear = torch.tensor([[1.0, 0.0], [0.6, 0.5]], dtype=torch.float64)
+    x = torch.cat([c + torch.randn(50, 2, generator=gen, dtype=torch.float64) @ shear
+                   for c in centres])
+    weights = torch.full((3,), 1 / 3, dtype=torch.float64)
+    means = torch.tensor([[-0.5, 0.0], [0.5, 0.2], [2.0, 3.0]], dtype=torch.float64)
+    covariances = torch.eye(2, dtype=torch.float64).repeat(3, 1, 1)
+    return x, weights, means, covariances
+
+
+def _all_close(got: list[torch.Tensor], want: tuple[torch.Tensor, ...]) -> bool:
+    return all(torch.allclose(g, w, atol=1e-6) for g, w in zip(got, want, strict=True))
+
+
+@exercise("03.7", "EM for a Gaussian mixture, whole")
+def _em_gaussian_mixture(answer: object) -> str:
+    # one step first: a wrong M step is named before it compounds into a singular covariance
+    for seed, n_steps in ((0, 1), (0, 25), (1, 25)):
+        x, weights, means, covariances = _em_case(seed)
+        got = expect_tuple(answer(x, weights.clone(), means.clone(), covariances.clone(),
+                                  n_steps),
+                           ("weights", "means", "covariances", "log_likelihoods"))
+        got = [expect_tensor(g, s, w) for g, s, w in zip(
+            got, [(3,), (3, 2), (3, 2, 2), (n_steps,)],
+            ["(K,)", "(K, D)", "(K, D, D)", "(n_steps,)"], strict=True)]
+        want = _em_reference(x, weights, means, covariances, n_steps)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            library = GaussianMixture(3, reg_covar=0.0, max_iter=n_steps, tol=0.0,
+                                      weights_init=weights, means_init=means,
+                                      precisions_init=torch.linalg.inv(covariances)).fit(x)
+        library_history = torch.tensor(library.lower_bounds_, dtype=torch.float64)
+        assert torch.allclose(want[3], library_history, atol=1e-9), "reference != library"
+
+        if _all_close(got, want):
+            continue
+        mistakes = {
+            "stale_means": "your covariances are computed around the *old* means; compute the "
+                           "new means first and centre the scatter on them",
+            "divide_by_n": "divide each component's weighted scatter by N_k = sum_n r_nk, not "
+                           "by N",
+            "record_after": "record the log-likelihood of the parameters the E step uses, "
+                            "before the M step: log_likelihoods[0] is the start's, so it "
+                            "matches GaussianMixture.lower_bounds_",
+            "total": "record the *mean* log-likelihood per example (divide the sum by N), as "
+                     "lower_bounds_ does",
+        }
+        for flag, message in mistakes.items():
+            try:
+                variant = _em_reference(x, weights, means, covariances, n_steps, **{flag: True})
+            except ValueError:  # this mistake makes a covariance singular within n_steps
+                continue
+            if _all_close(got, variant):
+                raise Incorrect(message)
+        history = got[3]
+        drops = (history[1:] - history[:-1]) < -1e-9
+        if bool(drops.any()):
+            step = int(drops.nonzero()[0]) + 1
+            raise Incorrect(f"your log-likelihood decreases at step {step}, which an EM step "
+                            "cannot do: one of your steps is not the exact E step or M step "
+                            "(are the responsibilities normalised per point? is each "
+                            "parameter the weighted maximum-likelihood estimate?)")
+        if not torch.allclose(history, library_history, atol=1e-6):
+            gap = float((history - library_history).abs().max())
+            raise Incorrect(f"log-likelihoods differ from GaussianMixture.lower_bounds_ by up "
+                            f"to {gap:.3g} from the same start")
+        names = ("weights", "means", "covariances")
+        for name, g, w in zip(names, got[:3], want[:3], strict=True):
+            if not torch.allclose(g, w, atol=1e-6):
+                raise Incorrect(f"after {n_steps} step(s) your {name} are off by up to "
+                                f"{float((g - w).abs().max()):.3g}: normalise each point's "
+                                "responsibilities over the K components (softmax over dim 1), "
+                                "make every parameter the responsibility-weighted MLE, and "
+                                "return the parameters after the last M step")
+    return "from the same start your EM and GaussianMixture agree to 1e-6 at every step, and " \
+           "the likelihood never went down."
