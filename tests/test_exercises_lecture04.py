@@ -6,6 +6,9 @@ import pytest
 import torch
 
 from gmlib.exercises import check
+from gmlib.exercises.lecture04 import _ppca_em_reference
+
+from .verdicts import assert_verdict
 
 
 def _verdict(exercise_id, answer):
@@ -57,3 +60,36 @@ def test_angle_mistakes(answer, hint):
 def test_t_weights_root_mistake():
     verdict = _verdict("04.4", lambda maha, df, dim: (df + dim) / (df + maha.sqrt()))
     assert verdict.status == "incorrect" and "squared distance" in verdict.message
+
+
+def _ppca_em_solution(x, w, sigma2, n_steps):
+    n, d = x.shape
+    q = w.shape[1]
+    centred, history = x - x.mean(0), []
+    for _ in range(n_steps):
+        cov = w @ w.T + sigma2 * torch.eye(d, dtype=x.dtype)
+        normal = torch.distributions.MultivariateNormal(x.mean(0), cov)
+        history.append(float(normal.log_prob(x).mean()))
+        m_inv = torch.linalg.inv(w.T @ w + sigma2 * torch.eye(q, dtype=x.dtype))
+        ez = centred @ w @ m_inv
+        ezz = n * sigma2 * m_inv + ez.T @ ez
+        w_new = centred.T @ ez @ torch.linalg.inv(ezz)
+        sigma2 = float(((centred**2).sum() - 2 * (ez @ w_new.T * centred).sum()
+                        + torch.trace(ezz @ w_new.T @ w_new)) / (n * d))
+        w = w_new
+    return w, sigma2, torch.tensor(history)
+
+
+def _ppca_variant(flag):
+    return lambda *args: _ppca_em_reference(*args, **{flag: True})
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_ppca_em_solution, None),
+    (_ppca_variant("no_posterior_cov"), "posterior covariance"),
+    (_ppca_variant("old_w_in_sigma2"), "*new* W"),
+    (_ppca_variant("unbiased"), "1/(N - 1)"),
+    (lambda *args: _ppca_em_solution(*args)[:2], "tuple"),
+])
+def test_ppca_em_exercise_diagnoses(answer, hint):
+    assert_verdict("04.7", answer, hint)

@@ -113,3 +113,92 @@ def _t_weights(answer: object) -> str:
                             "(df + maha)/2); its mean is shape / rate")
     return "E[u | x] = (nu + D) / (nu + delta): near 1 for typical points, small for far " \
            "ones, which is how the t down-weights outliers."
+
+
+def _ppca_em_reference(x: torch.Tensor, w: torch.Tensor, sigma2: float, n_steps: int, *,
+                       no_posterior_cov: bool = False, old_w_in_sigma2: bool = False,
+                       unbiased: bool = False) -> tuple[torch.Tensor, ...]:
+    """PPCA by EM (Tipping & Bishop 1999, eqs. 27-30) in terms of the sample covariance S,
+    right or with one of the usual mistakes switched on."""
+    n, d = x.shape
+    q = w.shape[1]
+    centred = x - x.mean(0)
+    s = centred.T @ centred / (n - 1 if unbiased else n)
+    eye_q = torch.eye(q, dtype=x.dtype)
+    history = []
+    for _ in range(n_steps):
+        c = w @ w.T + sigma2 * torch.eye(d, dtype=x.dtype)
+        history.append(float(-0.5 * (d * math.log(2 * math.pi) + torch.logdet(c)
+                                     + torch.trace(torch.linalg.solve(c, s)))))
+        m_inv = torch.linalg.inv(w.T @ w + sigma2 * eye_q)
+        sum_xz = s @ w @ m_inv  # (1/N) sum_n (x_n - mu) E[z_n]^T
+        sum_zz = m_inv @ w.T @ s @ w @ m_inv  # (1/N) sum_n E[z_n] E[z_n]^T
+        if not no_posterior_cov:
+            sum_zz = sum_zz + sigma2 * m_inv  # E[z z^T] = Cov[z | x] + E[z] E[z]^T
+        w_new = sum_xz @ torch.linalg.inv(sum_zz)
+        w_used = w if old_w_in_sigma2 else w_new
+        sigma2 = float(torch.trace(s) - 2 * torch.trace(w_used.T @ sum_xz)
+                       + torch.trace(sum_zz @ w_used.T @ w_used)) / d
+        w = w_new
+    return w, torch.tensor(sigma2, dtype=x.dtype), torch.tensor(history, dtype=x.dtype)
+
+
+@exercise("04.7", "PPCA by EM, whole")
+def _ppca_em(answer: object) -> str:
+    mistakes = {
+        "no_posterior_cov": "E[z z^T] is the posterior covariance sigma^2 M^{-1} *plus* "
+                            "E[z] E[z]^T; without it the M step over-fits W and the "
+                            "algorithm is not EM",
+        "old_w_in_sigma2": "update sigma^2 with the *new* W (Tipping & Bishop eq. 30 uses "
+                           "W_new), not the one the E step used",
+        "unbiased": "maximum likelihood uses the sample covariance with 1/N, not 1/(N - 1)",
+    }
+    for seed, n_steps in ((0, 1), (0, 40), (1, 40)):
+        x = _data(seed)
+        gen = torch.Generator().manual_seed(10 + seed)
+        w0 = torch.randn(x.shape[1], 2, generator=gen, dtype=torch.float64)
+        got = expect_tuple(answer(x, w0.clone(), 1.0, n_steps),
+                           ("W", "sigma2", "log_likelihoods"))
+        w = expect_tensor(got[0], tuple(w0.shape), "(D, q)")
+        sigma2 = _scalar(got[1], "sigma2")
+        history = expect_tensor(got[2], (n_steps,), "(n_steps,)")
+        want_w, want_sigma2, want_history = _ppca_em_reference(x, w0, 1.0, n_steps)
+
+        def agrees(w_ref: torch.Tensor, s_ref: torch.Tensor, h_ref: torch.Tensor,
+                   w: torch.Tensor = w, sigma2: float = sigma2,
+                   history: torch.Tensor = history) -> bool:
+            return (torch.allclose(w, w_ref, atol=1e-6) and math.isclose(
+                sigma2, float(s_ref), rel_tol=1e-6) and torch.allclose(history, h_ref,
+                                                                       atol=1e-6))
+
+        if agrees(want_w, want_sigma2, want_history):
+            continue
+        for flag, message in mistakes.items():
+            if agrees(*_ppca_em_reference(x, w0, 1.0, n_steps, **{flag: True})):
+                raise Incorrect(message)
+        drops = (history[1:] - history[:-1]) < -1e-9
+        if bool(drops.any()):
+            raise Incorrect(f"your log-likelihood decreases at step {int(drops.nonzero()[0]) + 1}"
+                            ", which EM cannot do: check E[z] = M^{-1} W^T (x - mu), "
+                            "M = W^T W + sigma^2 I, and the M step of eqs. 29-30")
+        if not torch.allclose(history, want_history, atol=1e-6):
+            raise Incorrect("log_likelihoods[t] must be the mean log N(x | mu, W W^T + "
+                            "sigma^2 I) of the parameters step t starts from, with mu the "
+                            "sample mean; yours differ by up to "
+                            f"{float((history - want_history).abs().max()):.3g}")
+        raise Incorrect(f"after {n_steps} step(s) W or sigma2 differ from EM's (W by up to "
+                        f"{float((w - want_w).abs().max()):.3g}, sigma2 {sigma2:.6g} against "
+                        f"{float(want_sigma2):.6g}); return the parameters after the last step")
+    # run to convergence: EM's fixed point is the closed form
+    x = _data(2)
+    w0 = torch.randn(x.shape[1], 2, generator=torch.Generator().manual_seed(3),
+                     dtype=torch.float64)
+    got = expect_tuple(answer(x, w0, 1.0, 500), ("W", "sigma2", "log_likelihoods"))
+    w, sigma2 = expect_tensor(got[0], tuple(w0.shape), "(D, q)"), _scalar(got[1], "sigma2")
+    closed = PPCA(2).fit(x)
+    if not (torch.allclose(w @ w.T, closed.loadings @ closed.loadings.T, atol=1e-5)
+            and math.isclose(sigma2, float(closed.noise_variance_), rel_tol=1e-5)):
+        raise Incorrect("after 500 steps your W W^T and sigma2 should equal the closed form")
+    return "your EM matches Tipping & Bishop's updates step for step and converges to the " \
+           "closed-form solution: sigma2 the mean discarded eigenvalue, W W^T on the top " \
+           "eigenvectors."
