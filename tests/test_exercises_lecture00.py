@@ -6,6 +6,9 @@ import pytest
 import torch
 
 from gmlib.exercises import check
+from gmlib.exercises.lecture00 import _categorical_variant
+
+from .verdicts import assert_verdict
 
 
 def _verdict(exercise_id, answer):
@@ -99,3 +102,26 @@ def test_taxonomy_mistakes():
     assert "classify these models too: GAN" in missing.message
     wrong = _verdict("00.6", {**full, "VAE": "exact"})
     assert "look again at VAE" in wrong.message and "lower bound" in wrong.message
+
+
+def _categorical_solution(train, test, n_levels, alpha):
+    counts = torch.stack([(train == k).sum(0) for k in range(n_levels)], 1).double()
+    probs = (counts + alpha) / (len(train) + n_levels * alpha)
+    return probs, float(-probs.log().gather(1, test.long().T).T.sum(1).mean())
+
+
+def _categorical_mistake(flag):
+    return lambda *args: _categorical_variant(*args, **{flag: True})
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_categorical_solution, None),
+    (_categorical_mistake("numerator_only"), "N + K alpha"),
+    (_categorical_mistake("binary_denominator"), "not N + 2"),
+    (_categorical_mistake("bits"), "not bits"),
+    (_categorical_mistake("per_pixel"), "per *image*"),
+    (lambda tr, te, k, a: _categorical_solution(tr, te, k, 0.0), "infinite"),
+    (lambda *args: _categorical_solution(*args)[0], "tuple"),
+])
+def test_independent_model_exercise_diagnoses(answer, hint):
+    assert_verdict("00.8", answer, hint)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from gmlib.exercises.answers import expect_tensor
+from gmlib.exercises.answers import expect_tensor, expect_tuple
 from gmlib.exercises.core import Incorrect, exercise
 from gmlib.independent import IndependentBernoulli
 from gmlib.testing import chi_square_pvalue
@@ -155,3 +155,67 @@ def _taxonomy(answer: object) -> str:
                         f"{hints[_TAXONOMY[model]]}")
     return "exact: mixtures, autoregressive models, flows; bounds: VAEs and diffusion; " \
            "unnormalised: EBMs; none: GANs."
+
+
+def _categorical_variant(train: torch.Tensor, test: torch.Tensor, n_levels: int, alpha: float,
+                         *, numerator_only: bool = False, binary_denominator: bool = False,
+                         bits: bool = False, per_pixel: bool = False
+                         ) -> tuple[torch.Tensor, float]:
+    """Fit independent categoricals by counting and score the test set, right or with one of
+    the usual mistakes switched on (the checker names a mistake by matching its variant)."""
+    counts = torch.nn.functional.one_hot(train.long(), n_levels).sum(0).double()  # (D, K)
+    k_alpha = 2 * alpha if binary_denominator else n_levels * alpha
+    probs = (counts + alpha) / (len(train) + (0.0 if numerator_only else k_alpha))
+    log_p = probs.log().gather(1, test.long().T).T  # (N_test, D)
+    per_image = log_p.mean(1) if per_pixel else log_p.sum(1)
+    nll = -float(per_image.mean()) / (math.log(2) if bits else 1.0)
+    return probs, nll
+
+
+@exercise("00.8", "The independent-pixel model, whole")
+def _fit_and_score(answer: object) -> str:
+    gen = torch.Generator().manual_seed(8)
+    levels = 5
+    skew = torch.tensor([[8.0, 4, 2, 1, 0.01]] * 3 + [[1.0, 1, 1, 1, 1]] * 3)  # (D, K)
+    draw = torch.multinomial(skew, 250, replacement=True, generator=gen).T  # (250, D)
+    train, test = draw[:200], draw[200:]
+    train[train[:, 0] == levels - 1, 0] = 0  # pixel 0 never shows the top level in training
+    test[0, 0] = levels - 1  # but one test image has it
+    mistakes = {
+        "numerator_only": "your probabilities do not sum to one over the levels: adding alpha "
+                          "to each of the K counts adds K alpha to the total, so divide by "
+                          "N + K alpha",
+        "binary_denominator": "divide by N + K alpha (K = n_levels pseudo-counts), not N + 2 "
+                              "alpha: that is the two-outcome (Bernoulli) formula",
+        "bits": "report nats (natural logarithm), not bits",
+        "per_pixel": "the NLL is per *image*: sum the log-probabilities over the D pixels, "
+                     "then average over test images",
+    }
+    for alpha in (0.5, 1.0):
+        got = expect_tuple(answer(train.clone(), test.clone(), levels, alpha), ("probs", "nll"))
+        probs = expect_tensor(got[0], (6, levels), "(D, K)")
+        try:
+            nll = float(got[1])
+        except (TypeError, ValueError):
+            raise Incorrect("nll must be a number: the mean over test images of "
+                            "-sum_d log p(x_d)") from None
+        want_probs, want_nll = _categorical_variant(train, test, levels, alpha)
+        if not math.isfinite(nll):
+            raise Incorrect("your test NLL is infinite: a level unseen in training got "
+                            "probability 0. Add alpha to every count, including the zeros.")
+        if torch.allclose(probs, want_probs, atol=1e-8) and math.isclose(nll, want_nll,
+                                                                          rel_tol=1e-8):
+            continue
+        for flag, message in mistakes.items():
+            v_probs, v_nll = _categorical_variant(train, test, levels, alpha, **{flag: True})
+            if torch.allclose(probs, v_probs, atol=1e-8) and math.isclose(nll, v_nll,
+                                                                           rel_tol=1e-8):
+                raise Incorrect(message)
+        if not torch.allclose(probs, want_probs, atol=1e-8):
+            raise Incorrect(f"with alpha = {alpha}, probs[d, k] should be (n_dk + alpha) / (N + "
+                            f"K alpha); yours are off by up to "
+                            f"{float((probs - want_probs).abs().max()):.3g}")
+        raise Incorrect(f"the probabilities are right but the test NLL is {nll:.4f}, expected "
+                        f"{want_nll:.4f} nats per image")
+    return "counting with pseudo-counts, then a sum of log-probabilities per image: the " \
+           "independent-categorical baseline of the leaderboard, in a dozen lines."
