@@ -62,8 +62,9 @@ def test_t_weights_root_mistake():
     assert verdict.status == "incorrect" and "squared distance" in verdict.message
 
 
-def _ppca_em_solution(x, w, sigma2, n_steps):
+def _ppca_em_solution(x, w, sigma2, n_steps, sigma2_divisor=None):
     n, d = x.shape
+    divisor = n * d if sigma2_divisor is None else sigma2_divisor(n, d)
     q = w.shape[1]
     centred, history = x - x.mean(0), []
     for _ in range(n_steps):
@@ -75,7 +76,7 @@ def _ppca_em_solution(x, w, sigma2, n_steps):
         ezz = n * sigma2 * m_inv + ez.T @ ez
         w_new = centred.T @ ez @ torch.linalg.inv(ezz)
         sigma2 = float(((centred**2).sum() - 2 * (ez @ w_new.T * centred).sum()
-                        + torch.trace(ezz @ w_new.T @ w_new)) / (n * d))
+                        + torch.trace(ezz @ w_new.T @ w_new)) / divisor)
         w = w_new
     return w, sigma2, torch.tensor(history)
 
@@ -89,6 +90,9 @@ def _ppca_variant(flag):
     (_ppca_variant("no_posterior_cov"), "posterior covariance"),
     (_ppca_variant("old_w_in_sigma2"), "*new* W"),
     (_ppca_variant("unbiased"), "1/(N - 1)"),
+    # the data form with (N - 1) D in the sigma^2 update only, its history computed directly
+    (lambda *args: _ppca_em_solution(*args, sigma2_divisor=lambda n, d: (n - 1) * d),
+     "N / (N - 1) times"),
     (lambda *args: _ppca_em_solution(*args)[:2], "tuple"),
 ])
 def test_ppca_em_exercise_diagnoses(answer, hint):

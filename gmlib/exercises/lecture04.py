@@ -117,7 +117,8 @@ def _t_weights(answer: object) -> str:
 
 def _ppca_em_reference(x: torch.Tensor, w: torch.Tensor, sigma2: float, n_steps: int, *,
                        no_posterior_cov: bool = False, old_w_in_sigma2: bool = False,
-                       unbiased: bool = False) -> tuple[torch.Tensor, ...]:
+                       unbiased: bool = False, unbiased_sigma2: bool = False,
+                       ) -> tuple[torch.Tensor, ...]:
     """PPCA by EM (Tipping & Bishop 1999, eqs. 27-30) in terms of the sample covariance S,
     right or with one of the usual mistakes switched on."""
     n, d = x.shape
@@ -139,6 +140,8 @@ def _ppca_em_reference(x: torch.Tensor, w: torch.Tensor, sigma2: float, n_steps:
         w_used = w if old_w_in_sigma2 else w_new
         sigma2 = float(torch.trace(s) - 2 * torch.trace(w_used.T @ sum_xz)
                        + torch.trace(sum_zz @ w_used.T @ w_used)) / d
+        if unbiased_sigma2:  # 1/((N - 1) D) in the sigma^2 update only
+            sigma2 = sigma2 * n / (n - 1)
         w = w_new
     return w, torch.tensor(sigma2, dtype=x.dtype), torch.tensor(history, dtype=x.dtype)
 
@@ -147,11 +150,13 @@ def _ppca_em_reference(x: torch.Tensor, w: torch.Tensor, sigma2: float, n_steps:
 def _ppca_em(answer: object) -> str:
     mistakes = {
         "no_posterior_cov": "E[z z^T] is the posterior covariance sigma^2 M^{-1} *plus* "
-                            "E[z] E[z]^T; without it the M step over-fits W and the "
-                            "algorithm is not EM",
+                            "E[z] E[z]^T; without it the M step divides by too small a "
+                            "second moment, inflates W, and the algorithm is not EM",
         "old_w_in_sigma2": "update sigma^2 with the *new* W (Tipping & Bishop eq. 30 uses "
                            "W_new), not the one the E step used",
         "unbiased": "maximum likelihood uses the sample covariance with 1/N, not 1/(N - 1)",
+        "unbiased_sigma2": "the sigma^2 update divides by N D, not (N - 1) D: yours is "
+                           "N / (N - 1) times too large",
     }
     for seed, n_steps in ((0, 1), (0, 40), (1, 40)):
         x = _data(seed)
@@ -174,7 +179,10 @@ def _ppca_em(answer: object) -> str:
         if agrees(want_w, want_sigma2, want_history):
             continue
         for flag, message in mistakes.items():
-            if agrees(*_ppca_em_reference(x, w0, 1.0, n_steps, **{flag: True})):
+            # a mistake in the updates: compare the parameters (the history may be computed
+            # either way)
+            w_bad, sigma2_bad, _ = _ppca_em_reference(x, w0, 1.0, n_steps, **{flag: True})
+            if agrees(w_bad, sigma2_bad, history):
                 raise Incorrect(message)
         drops = (history[1:] - history[:-1]) < -1e-9
         if bool(drops.any()):
