@@ -98,6 +98,8 @@ def _chain(**variant):
     (lambda tr, te, o, a: _chain()(tr, te, o, a) * len(te), "mean per image"),
     (lambda tr, te, o, a: _chain()(tr, tr, o, a), "training NLL"),
     (lambda tr, te, o, a: _chain()(tr, te, o, 0.0), "pseudo-count is missing"),
+    # unsmoothed counts that divide 0 by 0 for an unseen parent configuration
+    (lambda tr, te, o, a: float("nan"), "0 / 0 = NaN"),
     (_chain(denominator_levels=1), "N_row + 2 alpha"),
     (_chain(skip_first=True), "missing from the likelihood"),
     (lambda tr, te, o, a: _chain()(tr, te, o + 1 if o else 0, a), "chain of order 2"),

@@ -224,9 +224,11 @@ def _markov_chain_nll(answer: object) -> str:
                             "image.")
         if same(float(-net.log_prob(train).mean())):
             raise Incorrect(f"{where} That is the training NLL; fit on `train`, score `test`.")
-        if math.isinf(got) or same(_markov_nll(train, test, order, 0.0)):
-            raise Incorrect(f"{where} The pseudo-count is missing: add alpha to every count, "
-                            "or a parent configuration unseen in training gives log 0.")
+        if math.isinf(got) or math.isnan(got) or same(_markov_nll(train, test, order, 0.0)):
+            raise Incorrect(f"{where} The pseudo-count is missing: add alpha to every count. "
+                            "Without it, a value never seen with a parent configuration that "
+                            "was seen gets log 0 = -inf, and a parent configuration never seen "
+                            "at all gets 0 / 0 = NaN.")
         if same(_markov_nll(train, test, order, alpha, denominator_levels=1)):
             raise Incorrect(f"{where} The probabilities of a row do not sum to one: each of "
                             "the 2 values gets alpha pseudo-counts, so divide by N_row + 2 alpha.")

@@ -166,8 +166,9 @@ def _variable_elimination(answer: object) -> str:
     return "slice the tables at the evidence, then sum out one variable at a time, " \
            "multiplying only the factors that mention it: on a chain every intermediate " \
            "factor has at most 4 entries, however long the chain (the joint has 2^n " \
-           "states). The cost is exponential only in the largest factor created, which " \
-           "the elimination order decides."
+           "states). The cost is linear in the entries of the largest factor created and so " \
+           "exponential in the number of variables it holds, which the elimination order " \
+           "decides."
 
 
 def _nb_case(n_features: int, seed: int) -> tuple[torch.Tensor, NaiveBayes]:
