@@ -114,8 +114,20 @@ def _categorical_mistake(flag):
     return lambda *args: _categorical_variant(*args, **{flag: True})
 
 
+def _in_float32(answer):
+    """The same answer computed in float32, as a learner using torch's default dtype gets."""
+    def run(*args):
+        probs, _ = answer(*args)
+        probs = probs.float()
+        test = args[1]
+        return probs, float(-probs.log().gather(1, test.long().T).T.sum(1).mean())
+    return run
+
+
 @pytest.mark.parametrize(("answer", "hint"), [
     (_categorical_solution, None),
+    (_in_float32(_categorical_solution), None),
+    (_in_float32(_categorical_mistake("binary_denominator")), "not N + 2"),
     (_categorical_mistake("numerator_only"), "N + K alpha"),
     (_categorical_mistake("binary_denominator"), "not N + 2"),
     (_categorical_mistake("bits"), "not bits"),
