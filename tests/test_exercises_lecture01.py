@@ -36,6 +36,10 @@ def test_bayes_rule_mistakes():
     verdict = _verdict("01.3", lambda prior, likelihood: prior * likelihood)
     assert verdict.status == "incorrect" and "divide by its sum" in verdict.message
     verdict = _verdict("01.3", lambda prior, likelihood: likelihood / likelihood.sum())
+    assert verdict.status == "incorrect" and "base-rate neglect" in verdict.message
+    verdict = _verdict("01.3", lambda prior, likelihood: likelihood)
+    assert verdict.status == "incorrect" and "not p(c | e)" in verdict.message
+    verdict = _verdict("01.3", lambda prior, likelihood: prior)
     assert verdict.status == "incorrect" and "expected" in verdict.message
 
 
@@ -64,9 +68,16 @@ def _mutual_information(joint):  # forgets to condition: I(x; z)
     return float((p_xz * (p_xz / (p_xz.sum(1, keepdim=True) * p_xz.sum(0))).log()).sum())
 
 
+def _cmi_given_last_axis(joint):  # conditions on z instead of y: I(x; y | z)
+    p_z = joint.sum((0, 1), keepdim=True)
+    ratio = joint * p_z / (joint.sum(1, keepdim=True) * joint.sum(0, keepdim=True))
+    return float((joint * ratio.log()).sum())
+
+
 @pytest.mark.parametrize(("answer", "hint"), [
     (_cmi_bits, "in bits"),
     (_mutual_information, "must be 0"),
+    (_cmi_given_last_axis, "conditions on the middle axis"),
 ])
 def test_conditional_mutual_information_mistakes(answer, hint):
     verdict = _verdict("01.5", answer)
@@ -83,6 +94,9 @@ def test_neighbour_parents_mistakes():
     verdict = _verdict("01.6", lambda h, w: {"p0": ["p1"], "p1": ["p0"]})
     assert verdict.status == "incorrect" and "one entry per pixel" in verdict.message
     cyclic = {f"p{i}": [f"p{(i + 1) % 64}"] for i in range(64)}
+    columns = {f"x{i}": [] for i in range(64)}
+    verdict = _verdict("01.6", lambda h, w: columns)
+    assert verdict.status == "incorrect" and "name the pixels 'p0'" in verdict.message
     verdict = _verdict("01.6", lambda h, w: cyclic)
     assert verdict.status == "incorrect" and "not a valid graph" in verdict.message
 
@@ -107,3 +121,13 @@ def _chain(**variant):
 ])
 def test_markov_chain_nll_diagnoses(answer, hint):
     assert_verdict("01.8", answer, hint)
+
+
+def test_neighbour_parents_in_any_listing_order():
+    def right(h, w):
+        names = [f"p{i}" for i in range(h * w)]
+        graph = {n: ([names[i - 1]] if i % w else []) + ([names[i - w]] if i >= w else [])
+                 for i, n in enumerate(names)}
+        return dict(sorted(graph.items()))  # "p0", "p1", "p10", ...: not raster order
+
+    assert _verdict("01.6", right).passed

@@ -71,6 +71,12 @@ def _posterior(answer: object) -> str:
         if torch.allclose(got, joint, atol=1e-9):
             raise Incorrect("you returned prior × likelihood, the joint p(c, evidence); divide "
                             "by its sum, p(evidence), to get the posterior.")
+        if torch.allclose(got, likelihood.double(), atol=1e-9):
+            raise Incorrect("you returned the likelihood p(e | c) itself: that is not p(c | e). "
+                            "Multiply by the prior p(c), then normalise.")
+        if torch.allclose(got, likelihood.double() / likelihood.sum(), atol=1e-9):
+            raise Incorrect("you normalised the likelihood and ignored the prior p(c) "
+                            "(base-rate neglect): multiply by p(c) before normalising.")
         raise Incorrect(f"prior {prior.tolist()}, likelihood {likelihood.tolist()}: expected "
                         f"{want.numpy().round(4)}; got {got.detach().cpu().numpy().round(4)}")
     first = (0.01 * 0.9) / (0.01 * 0.9 + 0.99 * 0.05)
@@ -109,6 +115,14 @@ def _chain_rule(answer: object) -> str:
            "telescopes back to the joint: the chain rule holds for every distribution."
 
 
+def _conditional_mi(joint: torch.Tensor, given: int) -> float:
+    """I of the two other axes of a 3-axis joint table, given axis `given`, in nats."""
+    joint = joint.movedim(given, 1)  # (a, given, b)
+    p_given = joint.sum((0, 2), keepdim=True)
+    p_a, p_b = joint.sum(2, keepdim=True), joint.sum(0, keepdim=True)
+    return float((joint * (joint * p_given / (p_a * p_b)).log()).sum())
+
+
 @exercise("01.5", "Testing conditional independence")
 def _cmi(answer: object) -> str:
     gen = torch.Generator().manual_seed(5)
@@ -118,15 +132,16 @@ def _cmi(answer: object) -> str:
     pz_y = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], dtype=torch.float64)
     chain = px[:, None, None] * py_x[:, :, None] * pz_y[None]
     got = float(answer(chain.clone()))
+    if abs(got) > 1e-9 and math.isclose(got, _conditional_mi(chain, 2), rel_tol=1e-6):
+        raise Incorrect("you computed I(x; y | z), conditioning on the last axis; the "
+                        "exercise conditions on the middle axis y: I(x; z | y).")
     if abs(got) > 1e-9:
         raise Incorrect(f"for a Markov chain x -> y -> z the answer must be 0 (x ⊥ z | y); got "
                         f"{got:.4g}")
     for shape in [(2, 2, 2), (3, 2, 4)]:
         joint = torch.rand(shape, generator=gen, dtype=torch.float64) + 0.01
         joint = joint / joint.sum()
-        py = joint.sum((0, 2), keepdim=True)
-        pxy, pyz = joint.sum(2, keepdim=True), joint.sum(0, keepdim=True)
-        want = float((joint * (joint * py / (pxy * pyz)).log()).sum())
+        want = _conditional_mi(joint, 1)
         got = float(answer(joint.clone()))
         if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-12):
             continue
@@ -148,7 +163,11 @@ def _neighbour_parents(answer: object) -> str:
         graph = check_dag(graph)
     except (TypeError, ValueError) as error:
         raise Incorrect(f"that is not a valid graph: {error}") from None
-    names = list(graph)
+    # pixels by name, not by the dict's order: any listing order of a right graph passes
+    names = [f"p{i}" for i in range(64)]
+    if set(graph) != set(names):
+        raise Incorrect("name the pixels 'p0', 'p1', ..., 'p63' in raster order (row by row); "
+                        f"got names such as {sorted(graph)[:3]}")
     for i, name in enumerate(names):
         r, c = divmod(i, 8)
         want = {names[j] for j, ok in [(i - 1, c > 0), (i - 8, r > 0)] if ok}
@@ -157,14 +176,14 @@ def _neighbour_parents(answer: object) -> str:
                             f"{sorted(want)}; got {sorted(graph[name])}")
     x = digits("train", binarize=True, flatten=True)
     test = digits("test", binarize=True, flatten=True)
-    net = DiscreteBayesNet(graph, 2, alpha=0.5).fit(x)
+    net = DiscreteBayesNet({name: graph[name] for name in names}, 2, alpha=0.5).fit(x)
     nll = float(-net.log_prob(test).mean())
     chain = DiscreteBayesNet(markov_chain_structure(names, 9), 2, alpha=0.5).fit(x)
     chain_nll = float(-chain.log_prob(test).mean())
     return f"with only {net.n_parameters} parameters this network reaches {nll:.2f} nats per " \
            f"test image: {nll - chain_nll:.2f} nats behind the order-9 Markov chain " \
            f"({chain_nll:.2f}), which needs {chain.n_parameters / net.n_parameters:.0f} times " \
-           "as many parameters. Chosen parents buy most of the likelihood cheaply."
+           "as many parameters. Chosen parents buy most of the gain over independence cheaply."
 
 
 def _markov_nll(train: torch.Tensor, test: torch.Tensor, order: int, alpha: float, *,
