@@ -1,11 +1,12 @@
 """Each checker of lecture 02 recognises the typical mistakes and says what is wrong."""
 
+import itertools
 import math
 
 import pytest
 import torch
 
-from gmlib.exercises import check
+from gmlib.exercises import check, lecture02
 
 from .verdicts import assert_verdict
 
@@ -95,6 +96,34 @@ def _elimination_loop(tables, target, evidence):
 ])
 def test_variable_elimination_diagnoses(answer, hint):
     assert_verdict("02.3", answer, hint)
+
+
+def _enumeration(tables, target, evidence):
+    """Sums the joint over every state: right on small networks, hopeless on long ones."""
+    variables = tables.variables
+    result = torch.zeros(tables.cardinality[target], dtype=torch.float64)
+    for states in itertools.product(*[range(tables.cardinality[v]) for v in variables]):
+        value = dict(zip(variables, states, strict=True))
+        if any(value[u] != e for u, e in evidence.items()):
+            continue
+        p = 1.0
+        for v in variables:
+            p *= float(tables.cpt(v)[tuple(value[u] for u in [*tables.parents[v], v])])
+        result[value[target]] += p
+    return result / result.sum()
+
+
+def _full_joint(tables, target, evidence):
+    """Allocates the joint table as one tensor first: impossible on the long chain."""
+    torch.empty([tables.cardinality[v] for v in tables.variables], dtype=torch.float64)
+    return _ve()(tables, target, evidence)
+
+
+@pytest.mark.parametrize("answer", [_enumeration, _full_joint])
+def test_variable_elimination_rejects_enumeration(answer, monkeypatch):
+    monkeypatch.setattr(lecture02, "_DEADLINE_SECONDS", 2.0)
+    verdict = _verdict("02.3", answer)
+    assert verdict.status == "incorrect" and "2^45 joint states" in verdict.message
 
 
 def test_variable_elimination_cannot_delegate_to_query():

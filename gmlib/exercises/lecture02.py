@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import string
+import sys
+import time
+from collections.abc import Callable
 
 import torch
 
@@ -91,7 +95,7 @@ def _eliminate(net: DiscreteBayesNet, target: str, evidence: dict[str, int], *,
     `slice_own=False` drops p(e | parents) for each observed e (an intervention, do(e), not an
     observation); `slice_children=False` sums e out of its children's tables as if unseen.
     """
-    letter = {v: chr(ord("a") + i) for i, v in enumerate(net.variables)}
+    letter = {v: string.ascii_letters[i] for i, v in enumerate(net.variables)}
     operands, subscripts = [], []
     for v in net.variables:
         table, axes = net.cpt(v), [*net.parents[v], v]
@@ -112,6 +116,45 @@ def _eliminate(net: DiscreteBayesNet, target: str, evidence: dict[str, int], *,
     return result / result.sum() if normalise else result
 
 
+# how long an answer may take on the 45-variable chain (variable elimination needs
+# milliseconds; the tests shorten it)
+_DEADLINE_SECONDS = 30.0
+
+
+class _TooSlow(Exception):
+    """Raised inside an answer that runs past its time limit."""
+
+
+def _run_with_deadline(function: Callable[[], object], seconds: float) -> object:
+    """Call `function`, stopping it with `_TooSlow` once it has run for `seconds`.
+
+    A trace function sees every line the answer's Python code executes, so a loop over the
+    joint states (enumeration) is stopped instead of running for days; a tensor too large to
+    allocate fails at once with a RuntimeError, which the caller reports.
+    """
+    deadline = time.perf_counter() + seconds
+    previous = sys.gettrace()
+
+    def trace(frame: object, event: str, arg: object) -> object:
+        if time.perf_counter() > deadline:
+            raise _TooSlow
+        return trace
+
+    sys.settrace(trace)
+    try:
+        return function()
+    finally:
+        sys.settrace(previous)
+
+
+def _long_chain(n: int) -> DiscreteBayesNet:
+    """A binary chain x0 -> x1 -> ... of n variables, each table the same sticky switch."""
+    net = DiscreteBayesNet({f"x{i}": [f"x{i - 1}"] if i else [] for i in range(n)}, 2)
+    for i in range(1, n):
+        net.set_cpt(f"x{i}", torch.tensor([[0.9, 0.1], [0.2, 0.8]]))
+    return net
+
+
 @exercise("02.3", "Variable elimination")
 def _variable_elimination(answer: object) -> str:
     cases = [(student_network(), "I", {"L": 1}), (student_network(), "D", {"G": 2, "I": 1}),
@@ -119,15 +162,28 @@ def _variable_elimination(answer: object) -> str:
     for seed in range(3):
         net = DiscreteBayesNet.random(7, max_parents=3, max_cardinality=3, seed=seed)
         cases.append((net, "x2", {"x6": 0, "x4": 1}))
-    chain = {f"x{i}": [f"x{i - 1}"] if i else [] for i in range(12)}
-    net = DiscreteBayesNet(chain, 2)
-    for i in range(1, 12):
-        net.set_cpt(f"x{i}", torch.tensor([[0.9, 0.1], [0.2, 0.8]]))
-    cases.append((net, "x5", {"x11": 1, "x0": 0}))
+    cases.append((_long_chain(12), "x5", {"x11": 1, "x0": 0}))
+    # 2^45 joint states: only an answer that never builds the joint finishes
+    cases.append((_long_chain(45), "x20", {"x44": 1, "x0": 0}))
     for net, target, evidence in cases:
         want = net.query(target, evidence)
         where = f"p({target} | {evidence or 'nothing'})"
-        got = answer(_Tables(net), target, dict(evidence))
+        try:
+            got = _run_with_deadline(lambda net=net, target=target, evidence=evidence: answer(
+                _Tables(net), target, dict(evidence)), seconds=_DEADLINE_SECONDS)
+        except (_TooSlow, MemoryError, RuntimeError) as error:
+            if len(net.variables) < 45:
+                raise
+            if isinstance(error, _TooSlow):
+                kind = f"ran for {_DEADLINE_SECONDS:.0f} s without finishing"
+            else:
+                kind = f"failed ({type(error).__name__}: {str(error)[:80]})"
+            raise Incorrect(f"{where} on a chain of 45 binary variables: your function {kind}. "
+                            "It has 2^45 joint states, so an answer that builds the joint "
+                            "table or loops over its states (enumeration) cannot finish. "
+                            "Sum out one variable at a time, multiplying only the factors "
+                            "that mention it: on a chain no factor ever holds more than two "
+                            "variables.") from None
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(want.shape):
             found = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
             raise Incorrect(f"{where}: return a tensor of shape ({net.cardinality[target]},), "
@@ -165,10 +221,10 @@ def _variable_elimination(answer: object) -> str:
                         f"{got.cpu().numpy().round(4)}")
     return "slice the tables at the evidence, then sum out one variable at a time, " \
            "multiplying only the factors that mention it: on a chain every intermediate " \
-           "factor has at most 4 entries, however long the chain (the joint has 2^n " \
-           "states). The cost is linear in the entries of the largest factor created and so " \
-           "exponential in the number of variables it holds, which the elimination order " \
-           "decides."
+           "factor has at most 4 entries, however long the chain (the 45-variable chain's " \
+           "joint has 2^45 states). The cost is linear in the entries of the largest " \
+           "factor created and so exponential in the number of variables it holds, which " \
+           "the graph and the elimination order decide."
 
 
 def _nb_case(n_features: int, seed: int) -> tuple[torch.Tensor, NaiveBayes]:
