@@ -131,7 +131,8 @@ def _em_variant(flag):
     (_em_variant("divide_by_n"), "not by N"),
     (_em_variant("record_after"), "before the M step"),
     (_em_variant("total"), "*mean* log-likelihood"),
-    (_em_wrong_axis, "softmax over dim 1"),
+    (_em_wrong_axis, "normalised over the points"),
+    (_em_variant("wrong_axis"), "normalised over the points"),
     (lambda *args: _em_solution(*args)[:3], "tuple"),
 ])
 def test_em_exercise_diagnoses(answer, hint):

@@ -130,7 +130,7 @@ def _bernoulli_m_step(answer: object) -> str:
 def _em_reference(x: torch.Tensor, weights: torch.Tensor, means: torch.Tensor,
                   covariances: torch.Tensor, n_steps: int, *, stale_means: bool = False,
                   divide_by_n: bool = False, record_after: bool = False,
-                  total: bool = False) -> tuple[torch.Tensor, ...]:
+                  total: bool = False, wrong_axis: bool = False) -> tuple[torch.Tensor, ...]:
     """Full-covariance EM, right or with one of the usual mistakes switched on (the checker
     compares an answer with each variant to name the mistake)."""
     history = []
@@ -141,13 +141,16 @@ def _em_reference(x: torch.Tensor, weights: torch.Tensor, means: torch.Tensor,
         if not record_after:
             history.append(float(log_px.sum() if total else log_px.mean()))
         resp = torch.exp(log_joint - log_px[:, None])
+        if wrong_axis:  # each component's column normalised over the points
+            resp = torch.softmax(log_joint, dim=0)
         nk = resp.sum(0)
         new_means = resp.T @ x / nk[:, None]
         centre = means if stale_means else new_means
         diff = x[None] - centre[:, None]  # (K, N, D)
         scatter = torch.einsum("nk,knd,kne->kde", resp, diff, diff)
         covariances = scatter / (len(x) if divide_by_n else nk[:, None, None])
-        weights, means = nk / len(x), new_means
+        # with columns summing to one, sum_k N_k = K, not N: the learner normalises by the sum
+        weights, means = (nk / nk.sum() if wrong_axis else nk / len(x)), new_means
         if record_after:
             normal = torch.distributions.MultivariateNormal(means, covariances)
             log_px = torch.logsumexp(normal.log_prob(x[:, None, :]) + weights.log(), dim=1)
@@ -204,6 +207,9 @@ def _em_gaussian_mixture(answer: object) -> str:
                             "matches GaussianMixture.lower_bounds_",
             "total": "record the *mean* log-likelihood per example (divide the sum by N), as "
                      "lower_bounds_ does",
+            "wrong_axis": "your responsibilities are normalised over the points (each "
+                          "component's column sums to one); normalise each point's row over "
+                          "the K components: r_nk = pi_k N(x_n | k) / sum_j pi_j N(x_n | j)",
         }
         for flag, message in mistakes.items():
             try:
