@@ -46,6 +46,15 @@ def test_posterior_covariance_mistake():
     assert verdict.status == "incorrect" and "sigma2 M^{-1}" in verdict.message
 
 
+def test_posterior_least_squares_mistake():
+    def least_squares(x, mean, w, sigma2):
+        m_inv = torch.linalg.inv(w.T @ w + sigma2 * torch.eye(w.shape[1], dtype=w.dtype))
+        return (x - mean) @ w @ torch.linalg.inv(w.T @ w), sigma2 * m_inv
+
+    verdict = _verdict("04.2", least_squares)
+    assert verdict.status == "incorrect" and "least-squares projection" in verdict.message
+
+
 @pytest.mark.parametrize(("answer", "hint"), [
     (lambda a, b: math.acos(min(1.0, float(torch.linalg.svdvals(
         torch.linalg.qr(a)[0].T @ torch.linalg.qr(b)[0]).min()))), "radians"),
@@ -90,6 +99,7 @@ def _ppca_variant(flag):
     (_ppca_variant("no_posterior_cov"), "posterior covariance"),
     (_ppca_variant("old_w_in_sigma2"), "*new* W"),
     (_ppca_variant("unbiased"), "1/(N - 1)"),
+    (_ppca_variant("uncentred"), "subtract the sample mean"),
     # the data form with (N - 1) D in the sigma^2 update only, its history computed directly
     (lambda *args: _ppca_em_solution(*args, sigma2_divisor=lambda n, d: (n - 1) * d),
      "N / (N - 1) times"),

@@ -67,6 +67,11 @@ def _posterior(answer: object) -> str:
         cov = expect_tensor(got[1], (q, q), "(q, q)")
         if torch.allclose(cov, m_inv, atol=1e-8) and not torch.allclose(cov, want_cov):
             raise Incorrect("the covariance is sigma2 M^{-1}, not M^{-1}")
+        least_squares = (x - model.mean_) @ w @ torch.linalg.inv(w.T @ w)
+        if torch.allclose(mean, least_squares, atol=1e-6):
+            raise Incorrect("that is the least-squares projection (W^T W)^{-1} W^T (x - mu); "
+                            "the posterior mean M^{-1} W^T (x - mu), M = W^T W + sigma2 I, is "
+                            "shrunk towards 0 because the noise may explain part of x")
         if not torch.allclose(mean, want_mean, atol=1e-6):
             raise Incorrect("the mean is M^{-1} W^T (x - mu) with M = W^T W + sigma2 I; did "
                             "you subtract the mean?")
@@ -118,12 +123,12 @@ def _t_weights(answer: object) -> str:
 def _ppca_em_reference(x: torch.Tensor, w: torch.Tensor, sigma2: float, n_steps: int, *,
                        no_posterior_cov: bool = False, old_w_in_sigma2: bool = False,
                        unbiased: bool = False, unbiased_sigma2: bool = False,
-                       ) -> tuple[torch.Tensor, ...]:
+                       uncentred: bool = False) -> tuple[torch.Tensor, ...]:
     """PPCA by EM (Tipping & Bishop 1999, eqs. 27-30) in terms of the sample covariance S,
     right or with one of the usual mistakes switched on."""
     n, d = x.shape
     q = w.shape[1]
-    centred = x - x.mean(0)
+    centred = x if uncentred else x - x.mean(0)
     s = centred.T @ centred / (n - 1 if unbiased else n)
     eye_q = torch.eye(q, dtype=x.dtype)
     history = []
@@ -155,6 +160,8 @@ def _ppca_em(answer: object) -> str:
         "old_w_in_sigma2": "update sigma^2 with the *new* W (Tipping & Bishop eq. 30 uses "
                            "W_new), not the one the E step used",
         "unbiased": "maximum likelihood uses the sample covariance with 1/N, not 1/(N - 1)",
+        "uncentred": "subtract the sample mean first: E[z_n] = M^{-1} W^T (x_n - mu), and the "
+                     "M step regresses x_n - mu on E[z_n]; with raw x, W chases the mean",
         "unbiased_sigma2": "the sigma^2 update divides by N D, not (N - 1) D: yours is "
                            "N / (N - 1) times too large",
     }
