@@ -126,6 +126,16 @@ def test_variable_elimination_rejects_enumeration(answer, monkeypatch):
     assert verdict.status == "incorrect" and "2^45 joint states" in verdict.message
 
 
+def test_variable_elimination_other_errors_are_not_called_enumeration():
+    def letters_by_variable(tables, target, evidence):
+        if len(tables.variables) > 26:  # chr(97 + i) runs past "z"
+            torch.einsum("a{", torch.ones(2))
+        return _ve()(tables, target, evidence)
+
+    verdict = _verdict("02.3", letters_by_variable)
+    assert verdict.status == "error" and "2^45" not in verdict.message
+
+
 def test_variable_elimination_cannot_delegate_to_query():
     verdict = _verdict("02.3", lambda tables, t, e: tables.query(t, e))
     assert verdict.status == "error" and "query" in verdict.message

@@ -172,7 +172,11 @@ def _variable_elimination(answer: object) -> str:
             got = _run_with_deadline(lambda net=net, target=target, evidence=evidence: answer(
                 _Tables(net), target, dict(evidence)), seconds=_DEADLINE_SECONDS)
         except (_TooSlow, MemoryError, RuntimeError) as error:
-            if len(net.variables) < 45:
+            # only a deadline or a failed allocation points to the joint table; any other
+            # error (an einsum with more than 52 axis letters, say) is reported as it is
+            allocation = isinstance(error, MemoryError) or any(
+                word in str(error).lower() for word in ("memory", "allocat"))
+            if len(net.variables) < 45 or not (isinstance(error, _TooSlow) or allocation):
                 raise
             if isinstance(error, _TooSlow):
                 kind = f"ran for {_DEADLINE_SECONDS:.0f} s without finishing"
