@@ -47,7 +47,7 @@ MODELS = {
     "transformer": lambda shape, k: CausalTransformer(shape, k, width=16, n_heads=2),
 }
 BINARY_ONLY = {"fvsbn", "nade"}
-CACHED = ["pixelrnn", "wavenet", "transformer"]
+CACHED = ["nade", "made", "made-ensemble", "pixelrnn", "wavenet", "transformer"]
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -251,7 +251,7 @@ def test_sampling_method_is_checked():
         PixelCNN((2, 2)).sample(2, method="cached")
     with pytest.raises(ValueError, match="method must be 'naive' or 'cached'"):
         WaveNet(4).sample(2, method="fast")
-    assert WaveNet(4).has_cache and not NADE(4).has_cache
+    assert WaveNet(4).has_cache and NADE(4).has_cache and not FVSBN(4).has_cache
 
 
 def test_default_constructors_take_the_number_of_inputs_first():

@@ -6,6 +6,8 @@ import torch.nn.functional as F
 
 from gmlib.exercises import check
 
+from .verdicts import assert_verdict
+
 
 def _verdict(exercise_id, answer):
     return check(exercise_id, answer, quiet=True)
@@ -60,3 +62,34 @@ def test_made_mask_mistakes(answer, hint):
 def test_count_mistakes(answer, hint):
     verdict = _verdict("05.4", answer)
     assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _nade_sampler(w, c, v, b, order, uniforms):
+    """A learner's O(DH) sampler, written independently of the checker's reference."""
+    d, n = uniforms.shape
+    x = torch.zeros(n, d, dtype=w.dtype)
+    a = c.repeat(n, 1)
+    for step, i in enumerate(order.tolist()):
+        p = torch.sigmoid(b[i] + torch.sigmoid(a) @ v[i])
+        x[:, i] = (uniforms[step] < p).to(x.dtype)
+        a += x[:, i, None] * w[:, i]
+    return x
+
+
+def _nade_mistake(flag):
+    from gmlib.exercises.lecture05 import _nade_sample_reference
+    return lambda *args: _nade_sample_reference(*args, **{flag: True})
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_nade_sampler, None),
+    (_nade_mistake("raster"), "follow the ordering"),
+    (_nade_mistake("uniform_by_variable"), "uses uniforms[r]"),
+    (_nade_mistake("never_update"), "add W[:, i] x_i"),
+    (_nade_mistake("inverted"), "when u < p"),
+    (_nade_mistake("no_sigmoid"), "h = sigmoid(a)"),
+    (lambda *args: 1 - _nade_sampler(*args), "variables differ"),
+    (lambda *args: _nade_sampler(*args).T, "shape (n, D)"),
+])
+def test_nade_sampler_exercise_diagnoses(answer, hint):
+    assert_verdict("05.7", answer, hint)

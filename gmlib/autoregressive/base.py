@@ -7,8 +7,10 @@ ordering. Then
 
 * `log_prob(x)` is one network pass: gather the logit of each observed value (exact);
 * `sample(n)` is D passes, one variable at a time (the "slow generation" of the seed [000]);
-  models with a cache (`CausalTransformer`, `WaveNet`, `PixelRNN`) do each step in O(1)
-  network work with `method="cached"`.
+  models with a cache do each step with a small part of a pass (`method="cached"`): NADE keeps
+  its running pre-activation, MADE computes each hidden unit once (when the inputs of its
+  degree are known), `CausalTransformer`, `WaveNet` and `PixelRNN` keep keys/values, queues
+  or an RNN state.
 
 Both samplers turn the same uniforms into values by the inverse CDF, so with the same
 generator they return the same samples: the cached sampler is exact, not an approximation.
@@ -212,7 +214,10 @@ class AutoregressiveModel(DensityModel):
         return x
 
     def _sample_cached(self, uniforms: Tensor) -> Tensor:
-        """D cheap steps in raster order: each feeds the previous value to `_cached_step`.
+        """D cheap steps in `self.order`: each feeds the value just drawn to `_cached_step`.
+
+        Step r fills variable order[r] from uniforms[r], as the naive sampler does, so both
+        samplers turn the same uniforms into the same values.
 
         Shapes:
             uniforms: (D, n) -> samples (n, D)
@@ -220,10 +225,10 @@ class AutoregressiveModel(DensityModel):
         n = uniforms.shape[1]
         x = torch.zeros(n, self.n_dims, dtype=self.dtype, device=self.device)
         state, previous = self._start_cache(n), None
-        for t in range(self.n_dims):
-            logits, state = self._cached_step(previous, t, state)
-            x[:, t] = draw_categorical(logits, uniforms[t])
-            previous = self.encode(x[:, t:t + 1])  # (n, 1, K): the value just drawn
+        for r, i in enumerate(self.order.tolist()):
+            logits, state = self._cached_step(previous, r, state)
+            x[:, i] = draw_categorical(logits, uniforms[r])
+            previous = self.encode(x[:, i:i + 1])  # (n, 1) or (n, 1, K): the value just drawn
         return x
 
     def _start_cache(self, n: int) -> Any:
@@ -231,9 +236,11 @@ class AutoregressiveModel(DensityModel):
         return None
 
     def _cached_step(self, previous: Tensor | None, t: int, state: Any) -> tuple[Tensor, Any]:
-        """Logits (n, K) of x_t from the encoded x_{t-1} (None at t = 0) and the cache.
+        """Logits (n, K), or (n,) Bernoulli logits, of variable order[t], from the encoded
+        value of variable order[t - 1] (None at t = 0) and the cache.
 
-        Models with a cache (keys/values, queues, an RNN state) override this; the result
-        must equal `conditional_logits(...)[:, t]` of the naive pass.
+        Models with a cache (a running sum, computed hidden units, keys/values, queues, an
+        RNN state) override this; the result must equal `conditional_logits(...)[:, order[t]]`
+        of the naive pass. (The sequence models have no ordering argument: order[t] = t.)
         """
         raise NotImplementedError

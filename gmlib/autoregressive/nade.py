@@ -6,7 +6,9 @@ Every conditional is a one-hidden-layer network, and all of them share one weigh
     p(x_{o_r} = 1 | x_{o_<r}) = sigmoid(b_{o_r} + V[o_r] . h_r).
 
 Because a_{r+1} = a_r + W[:, o_r] x_{o_r}, all D hidden vectors cost O(DH) together (a
-cumulative sum), not O(D^2 H): the weight sharing is what makes NADE fast.
+cumulative sum), not O(D^2 H): the weight sharing is what makes NADE fast. Sampling keeps the
+same running sum (`method="cached"`, the default): each step adds one column of W and reads
+one conditional, O(H), so a whole sample costs O(DH) where D naive passes cost O(D^2 H).
 
 References:
     Larochelle, Murray (2011), The Neural Autoregressive Distribution Estimator, AISTATS;
@@ -17,6 +19,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -67,3 +70,16 @@ class NADE(AutoregressiveModel):
         hidden = torch.sigmoid(nade_preactivations(h[:, order], self.W[:, order], self.c))
         logits_ordered = self.b[order] + (hidden * self.V[order]).sum(-1)  # (B, D)
         return torch.empty_like(logits_ordered).index_copy(1, order, logits_ordered)
+
+    def _start_cache(self, n: int) -> Tensor:
+        """The running pre-activation before any variable is known: a_1 = c, shape (n, H)."""
+        return self.c.expand(n, -1)
+
+    def _cached_step(self, previous: Tensor | None, t: int, state: Any) -> tuple[Tensor, Any]:
+        """Add the value just drawn, W[:, o_{t-1}] x_{o_{t-1}}, then read conditional o_t."""
+        order = self.order
+        a = state
+        if previous is not None:
+            a = a + previous.reshape(-1, 1) * self.W[:, int(order[t - 1])]  # O(H)
+        i = int(order[t])
+        return self.b[i] + torch.sigmoid(a) @ self.V[i], a  # (n,) Bernoulli logits

@@ -61,16 +61,16 @@ def _conditionals(model: nn.Module, x: Tensor | None, n: int,
             yield i, tables[i].expand(n, -1)
         return
     partial = torch.zeros(n, model.n_dims, dtype=model.dtype, device=model.device)
-    natural = torch.equal(model.order.cpu(), torch.arange(model.n_dims))
-    if model.has_cache and natural:
-        # the sampler's cache (queues, keys/values, an RNN state): one cheap step per
-        # variable instead of a full pass; both sides take this same path
+    if model.has_cache:
+        # the sampler's cache (a running sum, computed hidden units, queues, keys/values, an
+        # RNN state): one cheap step per variable, in the model's order, instead of a full
+        # pass; both sides take this same path
         state, previous = model._start_cache(n), None
-        for t in range(model.n_dims):
+        for t, i in enumerate(model.order.tolist()):
             logits, state = model._cached_step(previous, t, state)
-            value = yield t, probabilities_to_cdf(_probabilities(logits), bits)
-            partial[:, t] = (x[:, t] if x is not None else value).to(partial)
-            previous = model.encode(partial[:, t:t + 1])
+            value = yield i, probabilities_to_cdf(_probabilities(logits), bits)
+            partial[:, i] = (x[:, i] if x is not None else value).to(partial)
+            previous = model.encode(partial[:, i:i + 1])
         return
     for i in model.order.tolist():
         logits = model.conditional_logits(model.encode(partial))[:, i]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from gmlib.autoregressive import FVSBN
+from gmlib.autoregressive import FVSBN, NADE
 from gmlib.autoregressive.base import bernoulli_log_prob
 from gmlib.autoregressive.nade import nade_preactivations
 from gmlib.exercises.answers import expect_tensor, expect_tuple
@@ -105,3 +105,63 @@ def _counts(answer: object) -> str:
             raise Incorrect("NADE with H = 100 hidden units: W (H x D), c (H), V (D x H) and "
                             "b (D), that is 2DH + D + H")
     return "a full table doubles with every pixel; FVSBN grows as D^2 and NADE as DH."
+
+
+def _nade_sample_reference(w: torch.Tensor, c: torch.Tensor, v: torch.Tensor, b: torch.Tensor,
+                           order: torch.Tensor, uniforms: torch.Tensor, *,
+                           raster: bool = False, uniform_by_variable: bool = False,
+                           never_update: bool = False, inverted: bool = False,
+                           no_sigmoid: bool = False) -> torch.Tensor:
+    """NADE's O(DH) ancestral sampler, right or with one of the usual mistakes switched on."""
+    d, n = uniforms.shape
+    x = torch.zeros(n, d, dtype=torch.float64)
+    a = c.expand(n, -1).clone()
+    for r in range(d):
+        i = r if raster else int(order[r])
+        h = a if no_sigmoid else torch.sigmoid(a)
+        p = torch.sigmoid(b[i] + h @ v[i])  # (n,)
+        u = uniforms[i] if uniform_by_variable else uniforms[r]
+        x[:, i] = ((u >= p) if inverted else (u < p)).double()
+        if not never_update:
+            a = a + x[:, i:i + 1] * w[:, i]
+    return x
+
+
+@exercise("05.7", "Sampling NADE in O(DH), whole")
+def _nade_sample(answer: object) -> str:
+    mistakes = {
+        "raster": "follow the ordering: step r draws variable order[r], not variable r",
+        "uniform_by_variable": "step r uses uniforms[r], whatever variable it draws (the "
+                               "library's samplers do the same, so samples can be compared)",
+        "never_update": "after drawing x_i, add W[:, i] x_i to the running pre-activation; "
+                        "without it every pixel is drawn from the same hidden layer, "
+                        "independently of the others",
+        "inverted": "draw x_i = 1 when u < p(x_i = 1 | x_<i): an inverse-CDF draw puts the "
+                    "first p of the unit interval on 1",
+        "no_sigmoid": "the hidden layer is h = sigmoid(a), and p = sigmoid(b_i + V_i . h)",
+    }
+    for seed, (d, h, n) in ((0, (6, 4, 50)), (1, (12, 7, 200))):
+        model = NADE(d, hidden=h, order="random").double()
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.copy_(1.5 * torch.randn(parameter.shape, generator=gen,
+                                                  dtype=torch.float64))
+        uniforms = torch.rand(d, n, generator=gen, dtype=torch.float64)
+        args = (model.W.detach(), model.c.detach(), model.V.detach(), model.b.detach(),
+                model.order.clone())
+        with torch.no_grad():
+            want = model._sample_naive(uniforms)  # D full passes of the library's NADE
+        got = expect_tensor(answer(*args, uniforms.clone()), (n, d), "(n, D)")
+        if torch.equal(got, want):
+            continue
+        for flag, message in mistakes.items():
+            if torch.equal(got, _nade_sample_reference(*args, uniforms, **{flag: True})):
+                raise Incorrect(message)
+        wrong = int((got != want).any(0).sum())
+        raise Incorrect(f"{wrong} of {d} variables differ from NADE's draws with the same "
+                        "uniforms; keep a = c + sum of W[:, j] x_j over the variables drawn "
+                        "so far, h = sigmoid(a), p = sigmoid(b_i + V_i . h), x_i = [u_r < p]")
+    return "the running pre-activation makes every step O(H): a whole sample costs O(DH), " \
+           "the same as scoring, and it equals the D-pass sampler draw for draw " \
+           "(NADE(method='cached') does exactly this)."

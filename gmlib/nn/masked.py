@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["MaskedLinear", "made_degrees", "made_masks"]
+__all__ = ["MaskedLinear", "made_degrees", "made_masks", "masks_from_degrees"]
 
 
 class MaskedLinear(nn.Linear):
@@ -84,7 +84,16 @@ def made_masks(order: Tensor, hidden_sizes: Sequence[int], *,
         masks of shapes (H1, D), (H2, H1), ..., (D, H_last); the output mask connects output d
         to hidden units of degree < rank(d) + 1, so output d sees only earlier inputs.
     """
-    degrees = made_degrees(order, hidden_sizes, generator=generator, random=random)
+    return masks_from_degrees(made_degrees(order, hidden_sizes, generator=generator,
+                                           random=random))
+
+
+def masks_from_degrees(degrees: Sequence[Tensor]) -> list[Tensor]:
+    """The masks that `made_masks` builds from `[input_degrees, hidden_degrees_1, ...]`.
+
+    Returns:
+        masks of shapes (H1, D), (H2, H1), ..., (D, H_last)
+    """
     masks = [(d_out[:, None] >= d_in[None, :]).float()
              for d_in, d_out in itertools.pairwise(degrees)]
     masks.append((degrees[0][:, None] > degrees[-1][None, :]).float())
