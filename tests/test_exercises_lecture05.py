@@ -93,3 +93,18 @@ def _nade_mistake(flag):
 ])
 def test_nade_sampler_exercise_diagnoses(answer, hint):
     assert_verdict("05.7", answer, hint)
+
+
+def test_fvsbn_transposed_triangle_is_named():
+    def transposed(x, w, b):
+        logits = x @ torch.tril(w, diagonal=-1) + b
+        return (x * logits - F.softplus(logits)).sum(1)
+
+    assert_verdict("05.1", transposed, "without the transpose")
+
+
+def test_nade_hidden_loop_is_named():
+    def loop(x, w, c):
+        return torch.stack([c + x[:, :i] @ w[:, :i].T for i in range(x.shape[1])], 1)
+
+    assert_verdict("05.2", loop, "a Python loop over d")

@@ -1,9 +1,10 @@
 """Autoregressive models: p(x) as a product of conditionals, one model a file (lectures 05-06).
 
 Discrete models (`AutoregressiveModel` subclasses) score a batch in one network pass and
-sample one variable at a time; `CausalTransformer`, `WaveNet` and `PixelRNN` also have a
-cached sampler. `RNADE` models real-valued data. `ConditionalPixelCNN` models p(x | y) for an
-image-shaped control signal y (labels, a low-resolution image, a mask; lecture 13).
+sample one variable at a time; `NADE`, `MADE`, `CausalTransformer`, `WaveNet` and `PixelRNN`
+also have a cached sampler that does each step with a small part of a pass. `RNADE` models
+real-valued data. `ConditionalPixelCNN` models p(x | y) for an image-shaped control signal y
+(labels, a low-resolution image, a mask; lecture 13).
 """
 
 from __future__ import annotations

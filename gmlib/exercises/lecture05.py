@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from gmlib.autoregressive import FVSBN, NADE
 from gmlib.autoregressive.base import bernoulli_log_prob
@@ -34,6 +35,10 @@ def _fvsbn(answer: object) -> str:
         if torch.allclose(got, bernoulli_log_prob(x, x @ w.T + b)):
             raise Incorrect("x_i may only depend on x_j for j < i: keep the strictly lower "
                             "triangle of W (torch.tril(W, diagonal=-1))")
+        if torch.allclose(got, bernoulli_log_prob(x, x @ torch.tril(w, diagonal=-1) + b)):
+            raise Incorrect("row i of W holds the weights of x_i's conditional, so the logits "
+                            "are x @ tril(W, -1).T + b; without the transpose x_i sees the "
+                            "variables after it")
         if torch.allclose(got, bernoulli_log_prob(x, x @ torch.tril(w).T + b)):
             raise Incorrect("the diagonal of W lets x_i predict itself: use diagonal=-1")
         if torch.allclose(got, -want):
@@ -42,6 +47,19 @@ def _fvsbn(answer: object) -> str:
             raise Incorrect("log p(x) = sum_i [x_i l_i - log(1 + exp(l_i))] with "
                             "l = b + tril(W, -1) x; check the sum over i")
     return "an FVSBN is D logistic regressions, each on the variables before it."
+
+
+class _CountTorchCalls(TorchFunctionMode):
+    """Counts the torch functions an answer calls (a loop over d calls at least D)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def __torch_function__(self, func: object, types: object, args: tuple = (),
+                           kwargs: dict | None = None) -> object:
+        self.calls += 1
+        return func(*args, **(kwargs or {}))
 
 
 @exercise("05.2", "NADE's hidden layer in O(DH)")
@@ -58,6 +76,14 @@ def _nade_hidden(answer: object) -> str:
         if not torch.allclose(got, want, atol=1e-10):
             raise Incorrect("a_d = c + sum_{j<d} W[:, j] x_j; check the bias c and the order "
                             "of the cumulative sum")
+    d = 64
+    x, w, c = _binary(4, 5, d), _weights(4, 3, d), _weights(5, 3)
+    with _CountTorchCalls() as counter:
+        answer(x, w, c)
+    if counter.calls >= d:
+        raise Incorrect(f"right values, but your function made {counter.calls} torch calls "
+                        f"for D = {d}: a Python loop over d. Build all the sums at once with "
+                        "one cumulative sum (torch.cumsum) over the contributions W[:, j] x_j")
     return "one cumulative sum gives all D hidden layers: that weight sharing is NADE."
 
 
