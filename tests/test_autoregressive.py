@@ -16,7 +16,8 @@ from gmlib.autoregressive import (
     RNADE,
     CausalTransformer,
     PixelCNN,
-    PixelRNN,
+    RowLSTM,
+    SequenceLSTM,
     WaveNet,
 )
 from gmlib.autoregressive.wavenet import receptive_field
@@ -42,12 +43,13 @@ MODELS = {
     "pixelcnn-gated": lambda shape, k: PixelCNN(shape, k, channels=8, n_layers=2),
     "pixelcnn-plain": lambda shape, k: PixelCNN(shape, k, channels=8, n_layers=2,
                                                 first_kernel_size=3, gated=False),
-    "pixelrnn": lambda shape, k: PixelRNN(shape, k, hidden=8),
+    "lstm": lambda shape, k: SequenceLSTM(shape, k, hidden=8),
+    "row-lstm": lambda shape, k: RowLSTM(shape, k, hidden=6, n_layers=2),
     "wavenet": lambda shape, k: WaveNet(shape, k, channels=8),
     "transformer": lambda shape, k: CausalTransformer(shape, k, width=16, n_heads=2),
 }
 BINARY_ONLY = {"fvsbn", "nade"}
-CACHED = ["nade", "made", "made-ensemble", "pixelrnn", "wavenet", "transformer"]
+CACHED = ["nade", "made", "made-ensemble", "lstm", "wavenet", "transformer"]
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -105,6 +107,33 @@ def test_gated_pixelcnn_has_no_blind_spot_and_plain_one_has(seed):
         else:
             assert not seen[0, 5] and not seen[1, 5] and seen[2, 2]
             assert not (seen & ~allowed).any()
+
+
+def test_row_lstm_has_a_triangular_receptive_field(seed):
+    """PixelRNN's Row LSTM sees a triangle: far-side pixels of earlier rows stay unseen."""
+    model = _randomise(RowLSTM((6, 6), 2, hidden=6, n_layers=2, first_kernel_size=3))
+    dependency = assert_autoregressive(model.conditional_logits, 36, x=_inputs(model, 36, 2))
+    left = _sees(dependency, (4, 1), 6)
+    assert left[3, :3].all() and not left[3, 4] and not left[2, 5]  # the right side is cut
+    right = _sees(dependency, (3, 5), 6)
+    assert right[2, 5] and not right[2, 0] and not right[3, 0]  # and the far left
+    with pytest.raises(ValueError, match="kernel_size must be a positive odd int"):
+        RowLSTM((4, 4), kernel_size=2)
+    with pytest.raises(ValueError, match=r"image_shape must be \(H, W\) or \(1, H, W\)"):
+        RowLSTM((2, 4, 4))
+
+
+def test_gated_pixelcnn_with_blind_spot_misses_the_top_right(seed):
+    """The ablation's mask: same parameters, and a triangular blind spot."""
+    clear, blind = (_randomise(PixelCNN((6, 6), 2, channels=8, n_layers=3, first_kernel_size=3,
+                                        blind_spot=b)) for b in (False, True))
+    assert sum(p.numel() for p in clear.parameters()) == sum(
+        p.numel() for p in blind.parameters())
+    seen = _sees(assert_autoregressive(blind.conditional_logits, 36,
+                                       x=_inputs(blind, 36, 2)), (3, 1), 6)
+    assert seen[2, 1] and seen[0, 3] and not seen[2, 2] and not seen[0, 5]
+    with pytest.raises(ValueError, match="blind_spot applies to the gated architecture"):
+        PixelCNN((4, 4), gated=False, blind_spot=True)
 
 
 def test_wavenet_receptive_field_is_measured_by_gradients(seed):
@@ -255,7 +284,7 @@ def test_sampling_method_is_checked():
 
 
 def test_default_constructors_take_the_number_of_inputs_first():
-    for model in (FVSBN(64), NADE(64), MADE(64), RNADE(64), PixelRNN(64), WaveNet(64),
+    for model in (FVSBN(64), NADE(64), MADE(64), RNADE(64), SequenceLSTM(64), WaveNet(64),
                   CausalTransformer(64), PixelCNN((1, 8, 8))):
         assert model.event_shape in ((64,), (1, 8, 8))
 

@@ -8,6 +8,8 @@ import torch.nn.functional as F
 
 from gmlib.exercises import check
 
+from .verdicts import assert_verdict
+
 
 def _verdict(exercise_id, answer):
     return check(exercise_id, answer, quiet=True)
@@ -74,3 +76,53 @@ def test_correct_answers_pass():
     assert _verdict("06.2", lambda k, d: 1 + (k - 1) * sum(d)).passed
     assert _verdict("06.4", lambda logits, x: F.cross_entropy(
         logits.transpose(1, 2), x, reduction="none").sum(1)).passed
+
+
+def test_mask_keeping_rows_below_or_the_future_is_named():
+    def rows_below(k, kind):
+        mask = _mask(k, kind)
+        mask[k // 2 + 1:] = 1
+        return mask
+
+    assert_verdict("06.1", rows_below, "rows below the centre")
+    assert_verdict("06.1", lambda k, kind: torch.ones(k, k).tril(-1 if kind == "A" else 0),
+                   "keeps future pixels")
+
+
+def test_receptive_field_two_to_the_l_is_named():
+    assert_verdict("06.2", lambda k, d: 2 ** len(d), "2^L holds only for k = 2")
+
+
+def test_attention_softmax_over_the_wrong_axis_is_named():
+    def wrong_axis(q, k, v):
+        scores = (q @ k.T / math.sqrt(q.shape[1])).masked_fill(
+            torch.ones(len(q), len(q), dtype=torch.bool).triu(1), float("-inf"))
+        return torch.softmax(scores, dim=0).nan_to_num() @ v
+
+    assert_verdict("06.3", wrong_axis, "over the keys j")
+
+
+def _field_mistake(**flags):
+    from gmlib.exercises.lecture06 import _field_reference
+    return lambda fn, k, shape, pixel: _field_reference(fn, k, shape, pixel, **flags)
+
+
+def _field_by_gradients(fn, n_levels, image_shape, pixel):
+    """A learner's answer, written apart from the checker's reference."""
+    height, width = image_shape
+    x = F.one_hot(torch.randint(n_levels, (16, height * width)), n_levels).double()
+    x.requires_grad_(True)
+    fn(x)[:, pixel[0] * width + pixel[1]].sum().backward()
+    return (x.grad.abs().sum((0, 2)) > 0).reshape(height, width)
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_field_by_gradients, None),
+    (_field_mistake(every_output=True), "sum of every output"),
+    (_field_mistake(one_input=True), "several random one-hot inputs"),
+    (lambda *args: _field_mistake()(*args).T, "rows first"),
+    (lambda *args: torch.ones(7, 7, dtype=torch.bool), "no effect"),
+    (lambda *args: [[True]], "boolean map"),
+])
+def test_receptive_field_by_gradients_diagnoses(answer, hint):
+    assert_verdict("06.7", answer, hint)

@@ -9,7 +9,7 @@ ordering. Then
 * `sample(n)` is D passes, one variable at a time (the "slow generation" of the seed [000]);
   models with a cache do each step with a small part of a pass (`method="cached"`): NADE keeps
   its running pre-activation, MADE computes each hidden unit once (when the inputs of its
-  degree are known), `CausalTransformer`, `WaveNet` and `PixelRNN` keep keys/values, queues
+  degree are known), `CausalTransformer`, `WaveNet` and `SequenceLSTM` keep keys/values, queues
   or an RNN state.
 
 Both samplers turn the same uniforms into values by the inverse CDF, so with the same

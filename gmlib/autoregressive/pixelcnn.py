@@ -53,10 +53,18 @@ class _GatedLayer(nn.Module):
     """
 
     def __init__(self, in_channels: int, channels: int, kernel_size: int, first: bool,
-                 dropout: float) -> None:
+                 dropout: float, blind_spot: bool = False) -> None:
         super().__init__()
         self.first, self.half = first, kernel_size // 2
         self.v_conv = nn.Conv2d(in_channels, 2 * channels, (self.half + 1, kernel_size))
+        # blind_spot: the vertical kernel reaches r columns right only r rows up (closed
+        # under stacking), so with the one-row shift pixel (i, j) sees row i - r only up to
+        # column j + r - 1: a triangular blind spot, one column wider than the plain
+        # stack's, for the ablation that measures what a blind spot costs
+        rows_up = torch.arange(self.half, -1, -1)[:, None]  # kernel row -> rows above i
+        right = torch.arange(kernel_size)[None, :] - self.half  # kernel column -> offset
+        self.register_buffer("v_mask", ((right <= rows_up) | ~torch.tensor(blind_spot))
+                             .float())
         self.h_conv = nn.Conv2d(in_channels, 2 * channels, (1, self.half + 1))
         self.v_to_h = nn.Conv2d(2 * channels, 2 * channels, 1)
         self.h_out = nn.Conv2d(channels, channels, 1)
@@ -67,7 +75,8 @@ class _GatedLayer(nn.Module):
         """`cond`: optional (vertical, horizontal) pre-activation terms (B, 2C, H, W) computed
         from a conditioning input, which may depend on it anywhere (it is given)."""
         half = self.half
-        v_pre = self.v_conv(F.pad(v, (half, half, half, 0)))  # rows i-half .. i
+        v_pre = F.conv2d(F.pad(v, (half, half, half, 0)), self.v_conv.weight * self.v_mask,
+                         self.v_conv.bias)  # rows i-half .. i
         h_in = F.pad(h, (1, 0))[..., :-1] if self.first else h  # first: shift right
         h_pre = self.h_conv(F.pad(h_in, (half, 0)))  # columns j-half .. j
         down = F.pad(v_pre, (0, 0, 1, 0))[..., :-1, :]  # row i gets vertical rows < i
@@ -104,6 +113,10 @@ class PixelCNN(AutoregressiveModel):
             `first_kernel_size`).
         gated: the gated two-stack architecture without a blind spot (default) or a plain
             stack of masked convolutions (which has one).
+        blind_spot: (gated only) mask the vertical stack so that pixel (i, j) sees row
+            i - r only up to column j + r - 1: a triangular blind spot (one column wider
+            than the plain stack's) inside the gated architecture, with the same
+            parameters (an ablation that changes one factor).
         dropout: on the residual branches.
 
     Shapes:
@@ -113,7 +126,8 @@ class PixelCNN(AutoregressiveModel):
 
     def __init__(self, image_shape: int | Sequence[int], n_levels: int = 2, *,
                  channels: int = 64, n_layers: int = 5, kernel_size: int = 3,
-                 first_kernel_size: int = 5, gated: bool = True, dropout: float = 0.0) -> None:
+                 first_kernel_size: int = 5, gated: bool = True, dropout: float = 0.0,
+                 blind_spot: bool = False) -> None:
         image_shape = _image_shape(image_shape)
         super().__init__(image_shape, n_levels)
         check_int(channels, "channels", 1)
@@ -123,12 +137,15 @@ class PixelCNN(AutoregressiveModel):
             if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % 2 == 0:
                 raise ValueError(f"{name} must be a positive odd int; got {size!r}")
         check_nonnegative(dropout, "dropout")
+        if blind_spot and not gated:
+            raise ValueError("blind_spot applies to the gated architecture; the plain stack "
+                             "(gated=False) has its blind spot already")
         self.height, self.width = image_shape[-2:]
         self.gated = gated
         if gated:
             self.layers = nn.ModuleList(
-                [_GatedLayer(n_levels, channels, first_kernel_size, True, dropout)]
-                + [_GatedLayer(channels, channels, kernel_size, False, dropout)
+                [_GatedLayer(n_levels, channels, first_kernel_size, True, dropout, blind_spot)]
+                + [_GatedLayer(channels, channels, kernel_size, False, dropout, blind_spot)
                    for _ in range(n_layers)])
         else:
             self.first = MaskedConv2d(n_levels, channels, first_kernel_size, "A")

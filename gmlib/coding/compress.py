@@ -7,8 +7,8 @@ follow their `order`) and independent per-pixel models (the baseline). The decod
 exactly the same network passes on exactly the same partial inputs, so both sides build
 bit-identical tables; that is why the encoder also fills the variables in one at a time
 instead of reading all conditionals from one pass over the finished image. Models with a
-cached sampler (WaveNet, PixelRNN, the transformer) in raster order take one cheap cached
-step per variable on both sides instead of a full network pass.
+cached sampler (NADE, MADE, WaveNet, SequenceLSTM, the transformer) take one cheap cached step
+per variable, in the model's order, on both sides instead of a full network pass.
 
 Format: a 13-byte header (magic b"GMLZ", version 1, number of examples and payload length,
 little-endian) and the coder's payload, variables coded dimension-major (variable 1 of

@@ -1,11 +1,12 @@
-"""PixelRNN in its simplest form: an LSTM reading the pixels one by one (the seed's RNN).
+"""An LSTM reading the pixels one by one in raster order (the seed's RNN example [000]).
 
 The LSTM reads the sequence x_0, ..., x_{D-2} (after a start vector) and its state after
 reading x_<t gives the logits of x_t. The state summarises the whole past, so unlike a
 convolution the model has no limited receptive field; the price is that training is
 sequential in t. Generation keeps the state between steps (`method="cached"`): that is how
-an RNN is sampled, one LSTM step per pixel. The paper's Row LSTM and Diagonal BiLSTM process
-whole rows at once; this sequence LSTM is the seed's "RNN" example [000].
+an RNN is sampled, one LSTM step per pixel. This is not the PixelRNN of van den Oord et al.,
+whose Row LSTM (`gmlib.autoregressive.RowLSTM`) and Diagonal BiLSTM run over whole rows or
+diagonals of the image; it is the plainest recurrent model of a pixel sequence.
 
 References:
     van den Oord, Kalchbrenner, Kavukcuoglu (2016), Pixel Recurrent Neural Networks, ICML,
@@ -25,10 +26,10 @@ from torch import Tensor, nn
 from gmlib.autoregressive.base import AutoregressiveModel
 from gmlib.validation import check_int
 
-__all__ = ["PixelRNN"]
+__all__ = ["SequenceLSTM"]
 
 
-class PixelRNN(AutoregressiveModel):
+class SequenceLSTM(AutoregressiveModel):
     """An LSTM over the D values in raster order, categorical over K levels.
 
     Args:
