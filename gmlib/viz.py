@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # matplotlib is imported lazily: importing gmlib must stay ch
     from gmlib.train import History
 
 __all__ = ["covariance_ellipses", "density_grid", "density_heatmap", "draw_dag", "image_grid",
-           "make_grid", "plot_gan_history", "plot_history", "real_vs_generated", "scatter2d"]
+           "make_grid", "plot_gan_history", "plot_history", "plot_study", "real_vs_generated",
+           "scatter2d"]
 
 
 def _as_images(images: Tensor | np.ndarray) -> np.ndarray:
@@ -209,6 +210,26 @@ def plot_history(history: History, *, ax: Axes | None = None,
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.legend()
+    return ax
+
+
+def plot_study(result: dict, metric: str, *, ax: Axes | None = None,
+               ylabel: str | None = None) -> Axes:
+    """One metric of a multi-seed study (`gmlib.bench.studies`): every seed as a dot, and
+    the mean with one standard deviation as a bar, per arm."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    arms = list(result["arms"])
+    for k, arm in enumerate(arms):
+        values = np.asarray(result["arms"][arm][metric], dtype=float)
+        ax.scatter(np.full(len(values), k), values, color=f"C{k}", s=18, zorder=3)
+        ax.errorbar(k + 0.18, values.mean(), values.std(ddof=1), fmt="_", color="k", ms=14,
+                    capsize=4)
+    ax.set_xticks(range(len(arms)), arms)
+    ax.set_xlim(-0.5, len(arms) - 0.5)
+    ax.set_ylabel(ylabel or metric.replace("_", " "))
     return ax
 
 

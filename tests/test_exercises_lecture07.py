@@ -7,6 +7,8 @@ import torch
 
 from gmlib.exercises import check
 
+from .verdicts import assert_verdict
+
 
 def _verdict(exercise_id, answer):
     return check(exercise_id, answer, quiet=True)
@@ -82,3 +84,36 @@ def test_active_units_mistakes(answer, hint):
     verdict = _verdict("07.5", answer)
     assert verdict.status == "incorrect" and hint in verdict.message
     assert _verdict("07.5", lambda m, t: m.var(0) > t).passed
+
+
+def test_kl_minus_one_outside_the_sum_is_named():
+    def outside(mu, log_var):
+        return 0.5 * ((mu**2 + log_var.exp() - log_var).sum(1) - 1)
+
+    verdict = _verdict("07.1", outside)
+    assert verdict.status == "incorrect" and "not once outside it" in verdict.message
+
+
+def _vae_loss(parts, x):
+    """A learner's -ELBO, written apart from the checker's reference."""
+    q = parts.encode(x)
+    z = q.rsample()
+    return torch.distributions.kl_divergence(q, parts.prior()) - parts.decode(z).log_prob(x)
+
+
+def _vae_mistake(**flags):
+    from gmlib.exercises.lecture07 import _negative_elbo_reference
+    return lambda parts, x: _negative_elbo_reference(parts, x, **flags)
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_vae_loss, None),
+    (_vae_mistake(monte_carlo_kl=True), None),
+    (_vae_mistake(sample=True), "q.rsample()"),
+    (_vae_mistake(no_kl=True), "KL term is missing"),
+    (_vae_mistake(per_pixel=True), "do not average it"),
+    (lambda parts, x: -_vae_loss(parts, x), "that is the ELBO"),
+    (lambda parts, x: _vae_loss(parts, x).mean(), "one value per image"),
+])
+def test_vae_loss_exercise_diagnoses(answer, hint):
+    assert_verdict("07.7", answer, hint)

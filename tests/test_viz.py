@@ -80,3 +80,12 @@ def test_covariance_ellipses_axes_follow_the_eigenvectors():
     with pytest.raises(ValueError, match=r"means \(K, 2\)"):
         covariance_ellipses(torch.zeros(1, 3), torch.eye(3)[None], ax=ax)
     plt.close("all")
+
+
+def test_plot_study_draws_every_seed_and_a_bar_per_arm():
+    from gmlib.viz import plot_study
+    result = {"arms": {"a": {"score": [1.0, 2.0, 3.0]}, "b": {"score": [2.0, 2.0, 5.0]}}}
+    ax = plot_study(result, "score")
+    dots = [c for c in ax.collections if len(c.get_offsets()) == 3]
+    assert len(dots) == 2 and [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert ax.get_ylabel() == "score"

@@ -35,6 +35,9 @@ def _gaussian_kl(answer: object) -> str:
                         "sigma^2 = exp(log_var)")
     if torch.allclose(got, want + 1.5, atol=1e-8) or torch.allclose(got, want - 1.5, atol=1e-8):
         raise Incorrect("off by L/2: the -1 inside the sum is once per latent dimension")
+    if torch.allclose(got, want + 1.0, atol=1e-8):
+        raise Incorrect("off by (L - 1)/2: subtract the 1 inside the sum, once per latent "
+                        "dimension, not once outside it")
     raise Incorrect("KL(N(mu, diag sigma^2) || N(0, I)) = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - "
                     "log sigma_j^2), summed over the latent dimensions of each row")
 
@@ -129,3 +132,129 @@ def _active(answer: object) -> str:
                         "information: use the variance over examples, not the mean")
     raise Incorrect("a unit is active when the variance over examples (dim 0) of its "
                     "posterior mean exceeds the threshold")
+
+
+class _VAEParts:
+    """What exercise 07.7 may use: the encoder, the decoder and the prior, nothing else."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self._model = model
+
+    def encode(self, x: torch.Tensor) -> torch.distributions.Distribution:
+        """q(z | x): a diagonal Gaussian over z, batch shape (B,)."""
+        return self._model.encode(x)
+
+    def decode(self, z: torch.Tensor) -> torch.distributions.Distribution:
+        """p(x | z): a distribution over images, batch shape (B,)."""
+        return self._model.decode(z)
+
+    def prior(self) -> torch.distributions.Distribution:
+        """p(z) = N(0, I)."""
+        return self._model.prior()
+
+
+def _negative_elbo_reference(parts: _VAEParts, x: torch.Tensor, *, sample: bool = False,
+                             no_kl: bool = False, monte_carlo_kl: bool = False,
+                             per_pixel: bool = False) -> torch.Tensor:
+    """-ELBO per example with one reparameterised sample; the flags are the usual mistakes."""
+    q = parts.encode(x)
+    z = q.sample() if sample else q.rsample()
+    p = parts.decode(z)
+    reconstruction = p.log_prob(x)
+    if per_pixel:
+        reconstruction = p.base_dist.log_prob(x).flatten(1).mean(1)
+    if no_kl:
+        return -reconstruction
+    prior = parts.prior()
+    kl = q.log_prob(z) - prior.log_prob(z) if monte_carlo_kl else kl_divergence(q, prior)
+    return -(reconstruction - kl)
+
+
+def _vae_case(seed: int) -> tuple[torch.nn.Module, torch.Tensor]:
+    from gmlib.data import digits
+    from gmlib.vae import build_vae
+    torch.manual_seed(seed)
+    model = build_vae((1, 8, 8), likelihood="logistic", n_levels=17, latent_dim=4,
+                      hidden=(32,)).double()
+    return model, digits("train", dtype=torch.float64)[:24]
+
+
+def _same_draw(answer: object, parts: _VAEParts, x: torch.Tensor, seed: int,
+               **flags: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The answer and the reference (with `flags`), each after torch.manual_seed(seed)."""
+    torch.manual_seed(seed)
+    got = answer(parts, x)
+    torch.manual_seed(seed)
+    return got, _negative_elbo_reference(parts, x, **flags)
+
+
+def _encoder_gradient(model: torch.nn.Module, loss: object, x: torch.Tensor) -> torch.Tensor:
+    """The encoder's gradient of the batch mean of `loss(parts, x)`, one fixed draw."""
+    model.zero_grad()
+    torch.manual_seed(4)
+    loss(_VAEParts(model), x).mean().backward()
+    grads = [p.grad.flatten() if p.grad is not None else torch.zeros_like(p).flatten()
+             for p in model.encoder.parameters()]
+    model.zero_grad()
+    return torch.cat(grads)
+
+
+@exercise("07.7", "The VAE's loss, whole")
+def _vae_loss(answer: object) -> str:
+    model, x = _vae_case(7)
+    parts = _VAEParts(model)
+    torch.manual_seed(3)
+    got = answer(parts, x)
+    if isinstance(got, torch.Tensor) and got.dim() == 0:
+        raise Incorrect("return one value per image, shape (B,); average over the batch only "
+                        "in the training loop")
+    expect_tensor(got, (len(x),), "(B,)")
+    for flags in ({}, {"monte_carlo_kl": True}):
+        answer_value, want = _same_draw(answer, parts, x, 3, **flags)
+        if torch.allclose(answer_value.detach(), want.detach(), atol=1e-6):
+            break
+    else:
+        mistakes = {
+            "no_kl": "the KL term is missing: -ELBO = -E_q[log p(x | z)] + KL(q(z | x) || p(z))",
+            "per_pixel": "sum the log-likelihood over the pixels (p(x | z).log_prob(x) does), "
+                         "do not average it: the ELBO bounds log p of the whole image",
+        }
+        for flag, message in mistakes.items():
+            answer_value, want = _same_draw(answer, parts, x, 3, **{flag: True})
+            if torch.allclose(answer_value.detach(), want.detach(), atol=1e-6):
+                raise Incorrect(message)
+        answer_value, want = _same_draw(answer, parts, x, 3)
+        if torch.allclose(answer_value.detach(), -want.detach(), atol=1e-6):
+            raise Incorrect("that is the ELBO; return its negative, the loss to minimise")
+        raise Incorrect("with the same random numbers your values differ from -(E_q[log p(x|z)] "
+                        "- KL) by up to "
+                        f"{float((answer_value - want).abs().max()):.3g}: encode, draw one "
+                        "z = q.rsample(), score x under decode(z), subtract the KL")
+    # the reconstruction term's gradient must reach the encoder through z
+    grads = {name: _encoder_gradient(model, fn, x) for name, fn in (
+        ("answer", answer), ("rsample", _negative_elbo_reference),
+        ("sample", lambda parts, x: _negative_elbo_reference(parts, x, sample=True)))}
+    if torch.allclose(grads["answer"], grads["sample"]) and not torch.allclose(
+            grads["answer"], grads["rsample"]):
+        raise Incorrect("only the KL term's gradient reaches the encoder: draw z with "
+                        "q.rsample() (z = mu + sigma * eps), not q.sample(), which cuts the "
+                        "graph between the reconstruction and the encoder")
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    with torch.no_grad():
+        before = float(_negative_elbo_reference(parts, x).mean())
+    for step in range(60):
+        optimiser.zero_grad()
+        torch.manual_seed(100 + step)
+        answer(parts, x).mean().backward()
+        optimiser.step()
+    torch.manual_seed(5)
+    with torch.no_grad():
+        after = float(torch.stack([_negative_elbo_reference(parts, x)
+                                   for _ in range(20)]).mean())
+    if not after < before - 5:
+        raise Incorrect(f"60 Adam steps on your loss moved -ELBO only from {before:.1f} to "
+                        f"{after:.1f} nats: check the sign and that both terms depend on the "
+                        "parameters")
+    return f"one reparameterised sample per image gives an unbiased -ELBO whose gradient " \
+           f"trains encoder and decoder together: 60 steps took it from {before:.1f} to " \
+           f"{after:.1f} nats on these 24 digits."

@@ -1,0 +1,180 @@
+"""Studies: controlled comparisons, several seeds each, measured outside the lectures.
+
+A lecture's comparison ("does KL warm-up keep more latent units alive?") changes one factor
+and needs several training seeds to say anything; that costs more than the 90 seconds a
+lecture may take. A `Study` names the factor's settings (its *arms*), trains one model per arm
+and seed with everything else fixed, and returns a few metrics per run.
+`python -m gmlib.bench.studies --write` runs every study and stores the per-seed numbers in
+`benchmarks/studies.json`; a lecture loads them with `load_studies`, shows every seed with
+its mean and spread, and asserts on them. Like the leaderboard, nothing is typed in, and a
+test re-runs one run of a study to catch drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gmlib.utils import seed_everything
+
+__all__ = ["STUDIES_FILE", "Study", "arm_summary", "get_study", "load_studies", "main",
+           "register_study", "run_study", "studies", "write_studies"]
+
+STUDIES_FILE = "studies.json"
+# modules whose import registers studies
+STUDY_MODULES = ("gmlib.bench.vae_studies",)
+
+_STUDIES: dict[str, Study] = {}
+
+
+@dataclass(frozen=True)
+class Study:
+    """A comparison of `arms` (settings of one factor), each trained with every seed.
+
+    Args:
+        name: a short key, e.g. "vae-warmup".
+        lecture: the lecture that shows it, e.g. "07".
+        question: what it measures, in one sentence.
+        arms: the settings compared, e.g. ("warm-up", "no warm-up").
+        run: run(arm, seed) -> {metric: value}: trains one model and measures it.
+        seeds: the training seeds.
+    """
+
+    name: str
+    lecture: str
+    question: str
+    arms: tuple[str, ...]
+    run: Callable[[str, int], dict[str, float]]
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+
+def register_study(study: Study) -> Study:
+    """Add a study to the registry; names are unique, arms distinct, at least two seeds."""
+    if study.name in _STUDIES:
+        raise ValueError(f"a study named {study.name!r} is already registered")
+    if len(study.arms) < 2 or len(set(study.arms)) != len(study.arms):
+        raise ValueError(f"a study compares at least two distinct arms; got {study.arms}")
+    if len(study.seeds) < 2 or len(set(study.seeds)) != len(study.seeds):
+        raise ValueError(f"a study needs at least two distinct seeds; got {study.seeds}")
+    _STUDIES[study.name] = study
+    return study
+
+
+def studies() -> dict[str, Study]:
+    """Every registered study, by name (importing the modules that define them)."""
+    for module in STUDY_MODULES:
+        importlib.import_module(module)
+    return dict(_STUDIES)
+
+
+def get_study(name: str) -> Study:
+    """The study called `name`, or ValueError listing the known ones."""
+    known = studies()
+    if name not in known:
+        raise ValueError(f"unknown study {name!r}; known: {', '.join(sorted(known))}")
+    return known[name]
+
+
+def run_study(name: str, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run every arm with every seed; returns {"lecture", "question", "seeds", "arms":
+    {arm: {metric: [one value per seed]}}}."""
+    study = get_study(name)
+    arms: dict[str, dict[str, list[float]]] = {}
+    for arm in study.arms:
+        runs = []
+        for seed in study.seeds:
+            if progress is not None:
+                progress(f"{name}: {arm}, seed {seed}")
+            seed_everything(seed)
+            runs.append({key: float(value) for key, value in study.run(arm, seed).items()})
+        metrics = sorted(runs[0])
+        if any(sorted(r) != metrics for r in runs):
+            raise ValueError(f"study {name!r}, arm {arm!r}: every run must return the same "
+                             f"metrics; got {[sorted(r) for r in runs]}")
+        arms[arm] = {key: [r[key] for r in runs] for key in metrics}
+    return {"lecture": study.lecture, "question": study.question,
+            "seeds": list(study.seeds), "arms": arms}
+
+
+def arm_summary(result: dict[str, Any], metric: str) -> dict[str, tuple[float, float]]:
+    """{arm: (mean, sample standard deviation)} of one metric over the seeds."""
+    summary = {}
+    for arm, metrics in result["arms"].items():
+        if metric not in metrics:
+            raise KeyError(f"arm {arm!r} has no metric {metric!r}; it has {sorted(metrics)}")
+        values = metrics[metric]
+        mean = sum(values) / len(values)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        summary[arm] = (mean, sd)
+    return summary
+
+
+def write_studies(results: dict[str, dict[str, Any]], directory: str | os.PathLike,
+                  environment: dict[str, Any]) -> Path:
+    """Merge `results` ({study name: run_study(...)}) into `directory/studies.json`."""
+    path = Path(directory) / STUDIES_FILE
+    stored = load_studies(directory) if path.is_file() else {}
+    for name, result in results.items():
+        stored[name] = {**result, "measured": environment}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(sorted(stored.items())), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def load_studies(directory: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """Read `directory/studies.json`: {study name: result with its "measured" environment}."""
+    path = Path(directory) / STUDIES_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no study results at {str(path)!r}; run "
+                                f"`python -m gmlib.bench.studies --write {directory}`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m gmlib.bench.studies [NAME ...] [--list] [--write DIR]`."""
+    from gmlib.bench.core import environment
+
+    # run as a script this file is `__main__`, a second copy of the module: use the
+    # imported one, whose registry the study modules fill
+    registry = importlib.import_module("gmlib.bench.studies")
+    studies, get_study, run_study, write_studies = (
+        registry.studies, registry.get_study, registry.run_study, registry.write_studies)
+
+    parser = argparse.ArgumentParser(prog="python -m gmlib.bench.studies",
+                                     description="Run the lectures' multi-seed studies.")
+    parser.add_argument("names", nargs="*", help="studies to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the studies and exit")
+    parser.add_argument("--write", metavar="DIR", nargs="?", const="benchmarks",
+                        help="merge the results into DIR/studies.json (default benchmarks)")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, study in studies().items():
+            print(f"{name:24s} lecture {study.lecture}  {', '.join(study.arms)}: "
+                  f"{study.question}")
+        return 0
+    try:
+        names = args.names or list(studies())
+        for name in names:
+            get_study(name)  # fail on a typo before anything trains
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    results = {name: run_study(name, progress=lambda text: print(text, file=sys.stderr))
+               for name in names}
+    print(json.dumps(results, indent=2))
+    if args.write:
+        path = write_studies(results, args.write, environment("cpu"))
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
