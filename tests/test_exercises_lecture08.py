@@ -7,6 +7,8 @@ import torch
 
 from gmlib.exercises import check
 
+from .verdicts import assert_verdict
+
 
 def _verdict(exercise_id, answer):
     return check(exercise_id, answer, quiet=True)
@@ -108,3 +110,50 @@ def test_logit_log_det_mistakes(answer, hint):
     verdict = _verdict("08.5", answer)
     assert verdict.status == "incorrect" and hint in verdict.message
     assert _verdict("08.5", _logit_log_det).passed
+
+
+def test_squeeze_in_another_channel_order_passes():
+    from gmlib.flows import Squeeze
+
+    def permuted(x):
+        y = Squeeze()(x)[0]
+        return y[:, torch.randperm(y.shape[1], generator=torch.Generator().manual_seed(3))]
+
+    assert_verdict("08.4", permuted, None)
+
+
+def test_coupling_that_feeds_the_whole_input_is_named():
+    def whole_input(x, net):
+        s, _ = net(x).unbind(1)
+        return x, s
+
+    assert_verdict("08.2", whole_input, "call it on x[:, :1]")
+
+
+def _stack_mistake(**flags):
+    from gmlib.exercises.lecture08 import _stack_reference
+    return lambda x, nets: _stack_reference(x, nets, **flags)
+
+
+def _stack_log_prob(x, nets):
+    """A learner's 2-D RealNVP log-density, written apart from the checker's reference."""
+    total = torch.zeros(len(x), dtype=x.dtype)
+    for i, net in enumerate(nets):
+        keep = i % 2
+        s, t = net(x[:, [keep]]).unbind(1)
+        new = x.clone()
+        new[:, 1 - keep] = x[:, 1 - keep] * s.exp() + t
+        x, total = new, total + s
+    return total - 0.5 * (x**2).sum(1) - math.log(2 * math.pi)
+
+
+@pytest.mark.parametrize(("answer", "hint"), [
+    (_stack_log_prob, None),
+    (_stack_mistake(no_log_det=True), "add the log-determinants"),
+    (_stack_mistake(minus_log_det=True), "*times*"),
+    (_stack_mistake(no_constant=True), "log(2 pi)"),
+    (_stack_mistake(same_half=True), "alternate the halves"),
+    (_stack_mistake(reversed_order=True), "nets[0] first"),
+])
+def test_realnvp_2d_exercise_diagnoses(answer, hint):
+    assert_verdict("08.7", answer, hint)
