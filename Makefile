@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 export GMLIB_PROGRESS ?= 0
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
-.PHONY: book test venv lint bench learner clean
+.PHONY: book test venv lint bench studies learner clean
 
 ## book: execute every lecture and build the HTML book into _build/html
 book: $(STAMP)
@@ -42,6 +42,10 @@ lint: $(STAMP)
 ## bench: re-measure every benchmark entry and rewrite benchmarks/
 bench: $(STAMP)
 	$(BIN)/python -m gmlib.bench --write benchmarks
+
+## studies: re-run the lectures' multi-seed studies and rewrite benchmarks/studies.json
+studies: $(STAMP)
+	$(BIN)/python -m gmlib.bench.studies --write benchmarks
 
 ## learner: copies of the lectures without solutions, in learner/
 learner: $(STAMP)
