@@ -148,6 +148,14 @@ def test_figures_have_captions(path):
             assert caption, f"{path.name} cell {index} draws a figure without a caption"
 
 
+def test_figure_names_are_unique():
+    """A figure name is a cross-reference target: two figures with one name fail the -W build."""
+    names = [cell["metadata"]["mystnb"]["figure"]["name"] for path in LECTURES
+             for cell in load(path)["cells"]
+             if "name" in cell.get("metadata", {}).get("mystnb", {}).get("figure", {})]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+
+
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.stem)
 def test_cells_do_not_echo_a_glued_value(path):
     """A cell ending in a bare `glue(...)` also shows the value as its result: stray text in

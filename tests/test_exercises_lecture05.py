@@ -108,3 +108,16 @@ def test_nade_hidden_loop_is_named():
         return torch.stack([c + x[:, :i] @ w[:, :i].T for i in range(x.shape[1])], 1)
 
     assert_verdict("05.2", loop, "a Python loop over d")
+
+
+def test_nade_sampler_that_recomputes_the_sum_is_named():
+    def quadratic(w, c, v, b, order, uniforms):
+        d, n = uniforms.shape
+        x = torch.zeros(n, d, dtype=w.dtype)
+        for step, i in enumerate(order.tolist()):
+            a = c + x @ w.T  # every drawn value again at each step: O(D^2 H)
+            p = torch.sigmoid(b[i] + torch.sigmoid(a) @ v[i])
+            x[:, i] = (uniforms[step] < p).to(w.dtype)
+        return x
+
+    assert_verdict("05.7", quadratic, "O(D^2 H)")

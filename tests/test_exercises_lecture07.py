@@ -117,3 +117,20 @@ def _vae_mistake(**flags):
 ])
 def test_vae_loss_exercise_diagnoses(answer, hint):
     assert_verdict("07.7", answer, hint)
+
+
+def test_vae_loss_gradient_mistakes_are_named():
+    def detached_kl(parts, x):
+        q = parts.encode(x)
+        z = q.rsample()
+        fixed = z.detach()
+        kl = q.log_prob(fixed) - parts.prior().log_prob(fixed)
+        return kl - parts.decode(z).log_prob(x)
+
+    def sampled_everything(parts, x):
+        q = parts.encode(x)
+        z = q.sample()
+        return q.log_prob(z) - parts.prior().log_prob(z) - parts.decode(z).log_prob(x)
+
+    assert_verdict("07.7", detached_kl, "not the reparameterised gradient")
+    assert_verdict("07.7", sampled_everything, "q.rsample()")

@@ -12,9 +12,10 @@ where K_ss is a 1 x k convolution of the previous row's states (state to state) 
 first masked convolution of type A, which hides the pixel being predicted, so no layer's
 input at (i, j) depends on x_ij. A whole row is computed at once, so a pass costs H
 sequential steps, not H W. The price is a triangular receptive field: through k-wide
-convolutions, row i - r reaches only about r (k - 1)/2 columns to either side of j, so pixels
-far to the side in earlier rows, which the ordering allows, are never seen (the Diagonal
-BiLSTM of the paper removes this blind region).
+convolutions, row i - r reaches only about r (k - 1)/2 columns to the right of j (somewhat
+further to the left, where the masked convolutions add their reach), and the current row only
+a few pixels to the left, so context the ordering allows is never seen (the Diagonal BiLSTM
+of the paper removes this blind region).
 
 References:
     van den Oord, Kalchbrenner, Kavukcuoglu (2016), Pixel Recurrent Neural Networks, ICML,

@@ -62,7 +62,7 @@ register(BenchEntry(
                    weight_decay=1e-2)))
 register(BenchEntry(
     name="pixelcnn", family="autoregressive", track="17-level",
-    description="gated PixelCNN (no blind spot), 4 gated layers of 48 channels, dropout 0.3",
+    description="gated PixelCNN (no blind spot), 5 gated layers of 48 channels, dropout 0.3",
     train=_trained(lambda c: PixelCNN(c.shape, c.levels, channels=48, n_layers=4, dropout=0.3),
                    epochs=24, lr=3e-3, weight_decay=1e-2),
     quality=digit_quality))

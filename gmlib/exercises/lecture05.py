@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch.overrides import TorchFunctionMode
+from torch.utils.flop_counter import FlopCounterMode
 
 from gmlib.autoregressive import FVSBN, NADE
 from gmlib.autoregressive.base import bernoulli_log_prob
@@ -188,6 +189,21 @@ def _nade_sample(answer: object) -> str:
         raise Incorrect(f"{wrong} of {d} variables differ from NADE's draws with the same "
                         "uniforms; keep a = c + sum of W[:, j] x_j over the variables drawn "
                         "so far, h = sigmoid(a), p = sigmoid(b_i + V_i . h), x_i = [u_r < p]")
+    # the cost: a running sum needs about 2 n D H multiply-adds; recomputing the
+    # pre-activation from every drawn value at each step needs D times more
+    d, h, n = 64, 16, 8
+    model = NADE(d, hidden=h).double()
+    args = (model.W.detach(), model.c.detach(), model.V.detach(), model.b.detach(),
+            model.order.clone())
+    uniforms = torch.rand(d, n, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    with FlopCounterMode(display=False) as counter:
+        answer(*args, uniforms)
+    if counter.get_total_flops() > 8 * n * d * h:
+        raise Incorrect(f"right draws, but {counter.get_total_flops():,} floating-point "
+                        f"operations for D = {d}, H = {h}, n = {n}: about D times the "
+                        "2 n D H of a running sum, so each step recomputes the "
+                        "pre-activation from all the values drawn so far, O(D^2 H). Keep a "
+                        "and add W[:, i] x_i after each draw")
     return "the running pre-activation makes every step O(H): a whole sample costs O(DH), " \
            "the same as scoring, and it equals the D-pass sampler draw for draw " \
-           "(NADE(method='cached') does exactly this)."
+           "(NADE.sample(n, method='cached') does exactly this)."

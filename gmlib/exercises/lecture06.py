@@ -136,7 +136,12 @@ def _field_reference(fn: Callable[[torch.Tensor], torch.Tensor], n_levels: int,
 
 def _field_models() -> list[tuple[str, torch.nn.Module]]:
     """Three small models with random weights and three kinds of receptive field."""
-    torch.manual_seed(6)
+    with torch.random.fork_rng():  # the learner's random state stays their own
+        torch.manual_seed(6)
+        return _build_field_models()
+
+
+def _build_field_models() -> list[tuple[str, torch.nn.Module]]:
     models = [("a gated PixelCNN", PixelCNN((7, 7), 3, channels=6, n_layers=3,
                                             first_kernel_size=3)),
               ("a plain PixelCNN", PixelCNN((7, 7), 3, channels=6, n_layers=3,
