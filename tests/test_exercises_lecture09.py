@@ -1,5 +1,6 @@
 """Each checker of lecture 09 recognises the typical mistakes and says what is wrong."""
 
+import pytest
 import torch
 from torch.nn.functional import softplus
 
@@ -64,3 +65,41 @@ def test_frechet_distance():
     ]:
         verdict = _verdict("09.4", answer)
         assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _critic_answer(*, create_graph=True, penalty="one", use_weight=True, sign=1.0,
+                   train_steps=None):
+    """A WGAN-GP critic loop, right by default; each keyword plants one usual mistake."""
+    def answer(critic, real, fake, *, steps=300, weight=10.0):
+        steps = steps if train_steps is None else train_steps
+        weight = weight if use_weight else 0.0
+        opt = torch.optim.Adam(critic.parameters(), lr=1e-2, betas=(0.5, 0.9))
+        for _ in range(steps):
+            e = torch.rand(len(real), 1)
+            mixed = (e * real + (1 - e) * fake).requires_grad_(True)
+            (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed,
+                                          create_graph=create_graph)
+            norm = grad.norm(dim=1)
+            gp = (norm - 1).square().mean() if penalty == "one" else norm.square().mean()
+            loss = sign * (critic(fake).mean() - critic(real).mean()) + weight * gp
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            return critic(real).mean() - critic(fake).mean()
+    return answer
+
+
+@pytest.mark.slow
+def test_wasserstein_critic():
+    assert _verdict("09.7", _critic_answer()).passed
+    for answer, hint in [
+        (_critic_answer(create_graph=False), "create_graph=True"),
+        (_critic_answer(use_weight=False), "1-Lipschitz"),
+        (_critic_answer(penalty="zero"), "(|grad| - 1)^2"),
+        (_critic_answer(sign=-1.0), "lowered"),
+        (_critic_answer(train_steps=1), "longer"),
+        (lambda critic, real, fake, **options: torch.zeros(2), "single number"),
+    ]:
+        verdict = _verdict("09.7", answer)
+        assert verdict.status == "incorrect" and hint in verdict.message, verdict.message

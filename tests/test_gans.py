@@ -18,12 +18,15 @@ from gmlib.gans import (
     InfoGAN,
     MLPDiscriminator,
     MLPGenerator,
+    ProgressiveGAN,
     get_loss,
     gradient_penalty,
     gradient_play,
     train_gan,
+    train_progressive,
 )
 from gmlib.gans.losses import optimal_discriminator
+from gmlib.gans.progressive import fade_in_alpha
 
 REAL = torch.tensor([0.0, 2.0])
 FAKE = torch.tensor([-1.0, 1.0])
@@ -192,14 +195,23 @@ def test_infogan_codes_and_information_term(device, seed):
     logits, means = model.q_predict(x)
     assert logits.shape == (6, k) and means.shape == (6, n_cont)
     info = model.information_loss(64)
-    assert math.log(k) * 0.5 < float(info) < math.log(k) * 3  # ~log K at initialisation
+    assert math.log(k) * 0.5 < float(info.detach()) < math.log(k) * 3  # ~log K at initialisation
     model.eval()
     assert model.sample(4, category=3).shape == (4, 1, 8, 8)
     fixed = model.sample(3, category=torch.tensor([0, 1, 2]), continuous=torch.zeros(3, 2))
     assert fixed.shape == (3, 1, 8, 8)
     assert model.infer_category(x).shape == (6,)
+    # Q is trained in the discriminator step, with the body it shares (as in the authors'
+    # code): the information term reaches the body there, and the generator step moves G only
     q_params = {id(p) for p in model.q_head.parameters()}
-    assert q_params <= {id(p) for p in model.generator_parameters()}
+    assert q_params <= {id(p) for p in model.discriminator_parameters()}
+    assert not q_params & {id(p) for p in model.generator_parameters()}
+    model.zero_grad()
+    model.information_loss(8, fixed_generator=True).backward()
+    assert all(p.grad is None for p in model.generator.parameters())  # G held fixed
+    assert all(p.grad.abs().sum() > 0 for p in model.q_head.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.discriminator.body.parameters())  # the shared body learns too
     with pytest.raises(ValueError, match=r"continuous must have shape \(3, 2\)"):
         model.sample(3, continuous=torch.zeros(3, 1))
     with pytest.raises(TypeError, match="features"):
@@ -304,3 +316,47 @@ def test_dcgan_networks_refuse_shapes_they_cannot_build():
         DCGANGenerator(4, image_shape=(8, 8))
     with pytest.raises(ValueError, match="even image side above 4"):
         DCGANDiscriminator(image_shape=(1, 7, 7))
+
+
+def test_progressive_gan_is_a_4x4_gan_before_growing(device, seed):
+    model = ProgressiveGAN(8, width=4).to(device).eval()
+    assert model.alpha == 0.0
+    z = torch.randn(5, 8, device=device)
+    with torch.no_grad():
+        image = model.generator(z)
+        low = model.generator.low_resolution(z)
+    assert image.shape == (5, 1, 8, 8) and low.shape == (5, 1, 4, 4)
+    # nearest-neighbour upsampling, undone exactly by the discriminator's 2x2 pooling
+    assert torch.allclose(torch.nn.functional.avg_pool2d(image, 2), low, atol=1e-5)
+    x = 16 * torch.rand(5, 1, 8, 8, device=device)
+    shuffled = x.clone()  # a different 8x8 image with the same 2x2 block averages
+    shuffled[..., 0::2, :], shuffled[..., 1::2, :] = x[..., 1::2, :], x[..., 0::2, :]
+    with torch.no_grad():
+        assert torch.allclose(model.discriminator(x), model.discriminator(shuffled), atol=1e-5)
+    # the layers that are not grown yet get no gradient
+    model.train()
+    model.generator_loss(x).backward()
+    assert all(p.grad is None for p in model.generator.grow.parameters())
+    model.set_alpha(1.0)
+    with torch.no_grad():
+        assert not torch.allclose(model.discriminator(x), model.discriminator(shuffled))
+    with pytest.raises(ValueError, match=r"alpha must lie in \[0, 1\]"):
+        model.set_alpha(1.5)
+    with pytest.raises(ValueError, match=r"shape \(B, 1, 8, 8\)"):
+        model.discriminator(torch.zeros(2, 1, 4, 4, device=device))
+
+
+def test_fade_in_schedule_and_training(seed):
+    assert [fade_in_alpha(s, 2, 4) for s in (0, 1, 2, 3, 5, 6, 9)] == [0, 0, 0, 0.25, 0.75,
+                                                                      1, 1]
+    assert fade_in_alpha(0, 0, 0) == 1.0  # no stages: grown from the start
+    seen = []
+    model = ProgressiveGAN(8, width=4)
+    train_progressive(model, 16 * torch.rand(64, 1, 8, 8), low_steps=2, fade_steps=2,
+                      high_steps=2, batch_size=16, device="cpu", progress=False,
+                      callback=lambda step, m, h: seen.append((step, m.alpha)),
+                      callback_every=1)
+    assert seen == [(1, 0.0), (2, 0.0), (3, 0.5), (4, 1.0), (5, 1.0), (6, 1.0)]
+    with pytest.raises(TypeError, match="needs a ProgressiveGAN"):
+        train_progressive(GAN(MLPGenerator(2, (2,)), MLPDiscriminator(2), 2, (2,)),
+                          torch.zeros(4, 2), low_steps=1, fade_steps=1, high_steps=1)

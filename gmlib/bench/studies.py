@@ -30,7 +30,8 @@ __all__ = ["STUDIES_FILE", "Study", "arm_summary", "get_study", "load_studies", 
 
 STUDIES_FILE = "studies.json"
 # modules whose import registers studies
-STUDY_MODULES = ("gmlib.bench.vae_studies", "gmlib.bench.flow_studies")
+STUDY_MODULES = ("gmlib.bench.vae_studies", "gmlib.bench.flow_studies",
+                 "gmlib.bench.gan_studies")
 
 _STUDIES: dict[str, Study] = {}
 

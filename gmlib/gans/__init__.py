@@ -3,6 +3,7 @@
 * `losses`: minimax, non-saturating, Wasserstein (+ gradient penalty), hinge, least squares.
 * `networks`: MLP and DCGAN-style generators and discriminators, and an image translator.
 * `model`: `GAN` and `ConditionalGAN`; `infogan`: `InfoGAN`; `cyclegan`: `CycleGAN`.
+* `progressive`: `ProgressiveGAN`, a 4x4 GAN grown to 8x8 with a fade-in.
 * `trainer`: `train_gan`, the alternating two-player loop with both losses in its history.
 * `games`: gradient play on small two-player games (the bilinear saddle point).
 """
@@ -21,8 +22,10 @@ from gmlib.gans.networks import (
     MLPDiscriminator,
     MLPGenerator,
 )
+from gmlib.gans.progressive import ProgressiveGAN, train_progressive
 from gmlib.gans.trainer import GANHistory, train_gan
 
 __all__ = ["GAN", "LOSSES", "AdversarialLoss", "ConditionalGAN", "CycleGAN", "DCGANDiscriminator",
            "DCGANGenerator", "GANHistory", "ImageTranslator", "InfoGAN", "MLPDiscriminator",
-           "MLPGenerator", "get_loss", "gradient_penalty", "gradient_play", "train_gan"]
+           "MLPGenerator", "ProgressiveGAN", "get_loss", "gradient_penalty", "gradient_play",
+           "train_gan", "train_progressive"]

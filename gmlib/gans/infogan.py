@@ -8,6 +8,11 @@ With 10 categories on digits, the categorical code tends to pick the digit class
 single label (Chen et al. 2016). Here log Q is a categorical log-likelihood for the discrete
 code and a unit-variance Gaussian one (a squared error) for the continuous codes.
 
+Q shares the discriminator's body, and, as in the authors' code, the information term enters
+*both* players' losses: the discriminator step trains the body and Q to read the code off
+fakes the generator made (held fixed), the generator step trains G to make the code readable.
+Q is therefore a discriminator parameter; the generator step's gradient on it is discarded.
+
 References:
     Chen et al. 2016, InfoGAN: interpretable representation learning by information maximizing
     generative adversarial nets, https://arxiv.org/abs/1606.03657
@@ -63,9 +68,9 @@ class InfoGAN(GAN):
         self.q_head = MLP(discriminator.feature_dim, (q_hidden,), n_categories + n_continuous,
                           activation=lambda: nn.LeakyReLU(0.2))
 
-    def generator_parameters(self) -> Iterator[nn.Parameter]:
-        """G and Q: both maximise the information term."""
-        return chain(self.generator.parameters(), self.q_head.parameters())
+    def discriminator_parameters(self) -> Iterator[nn.Parameter]:
+        """D's body and head, and Q on top of the body: the discriminator step trains Q."""
+        return chain(self.discriminator.parameters(), self.q_head.parameters())
 
     def _latent(self, n: int, category: Tensor, continuous: Tensor) -> Tensor:
         noise = torch.randn(n, self.noise_dim, device=self.device)
@@ -107,15 +112,23 @@ class InfoGAN(GAN):
         """The most probable categorical code of each image (a clustering of real data)."""
         return self.q_predict(self.validate_input(x).to(self.device))[0].argmax(1)
 
-    def information_loss(self, n: int) -> Tensor:
+    def information_loss(self, n: int, *, fixed_generator: bool = False) -> Tensor:
         """-E[log Q(c | G(z, c))] up to constants: the cross-entropy of the categorical code
-        plus half the squared error of the continuous ones (a scalar)."""
+        plus half the squared error of the continuous ones (a scalar). With
+        `fixed_generator` the fakes are detached (the discriminator step)."""
         category, continuous = self.sample_codes(n)
-        logits, means = self.q_predict(self.generator(self._latent(n, category, continuous), None))
+        fake = self.generator(self._latent(n, category, continuous), None)
+        logits, means = self.q_predict(fake.detach() if fixed_generator else fake)
         loss = nn.functional.cross_entropy(logits, category)
         if self.n_continuous:
             loss = loss + 0.5 * (means - continuous).square().sum(1).mean()
         return loss
+
+    def discriminator_loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+        """The adversarial loss plus lambda times the information loss on fixed fakes (it
+        trains Q and the body they share)."""
+        information = self.information_loss(len(x), fixed_generator=True)
+        return super().discriminator_loss(x, c) + self.info_weight * information
 
     def generator_loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """The adversarial loss plus lambda times the information loss."""
