@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gmlib.bench.quality import RING_STD
 from gmlib.bench.studies import Study, register_study
 from gmlib.data import digits, ring_modes, ring_of_gaussians
 from gmlib.gans import GAN, MLPDiscriminator, MLPGenerator, ProgressiveGAN, train_gan
@@ -28,7 +29,6 @@ from gmlib.utils import seed_everything
 __all__ = ["RING_ARMS", "RING_STEPS", "progressive_model", "ring_model"]
 
 RING_STEPS = 2000
-RING_SD = 0.05
 _RING_COMMON: dict[str, Any] = {"lr": 1e-3, "batch_size": 256}
 _FIVE_STEPS: dict[str, Any] = {"n_critic": 5, "betas": (0.5, 0.9), "lr_discriminator": 1e-3}
 # arm -> (GAN options, train_gan options)
@@ -56,7 +56,7 @@ def ring_model(arm: str, seed: int, steps: int = RING_STEPS) -> GAN:
 
 
 def _ring(arm: str, seed: int) -> dict[str, float]:
-    coverage = mode_coverage(ring_model(arm, seed).sample(5000).cpu(), ring_modes(), RING_SD)
+    coverage = mode_coverage(ring_model(arm, seed).sample(5000).cpu(), ring_modes(), RING_STD)
     return {"modes_covered": coverage.modes_covered, "high_quality": coverage.high_quality}
 
 
