@@ -39,13 +39,14 @@ $(STAMP): requirements.txt pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-## bench: re-measure every benchmark entry and rewrite benchmarks/
+## bench: re-measure every benchmark entry and rewrite benchmarks/ (and the models lectures load)
 bench: $(STAMP)
-	$(BIN)/python -m gmlib.bench --write benchmarks
+	$(BIN)/python -m gmlib.bench --write benchmarks --save-models
 
-## studies: re-run the lectures' multi-seed studies and rewrite benchmarks/studies.json
+## studies: re-run the lectures' multi-seed studies and rewrite benchmarks/studies.json (and
+## the first seed's models, which lectures load)
 studies: $(STAMP)
-	$(BIN)/python -m gmlib.bench.studies --write benchmarks
+	$(BIN)/python -m gmlib.bench.studies --write benchmarks --save-models
 
 ## learner: copies of the lectures without solutions, in learner/
 learner: $(STAMP)

@@ -42,6 +42,59 @@ def test_register_validates_studies(toy_study):
         get_study("nope")
 
 
+def test_a_study_gives_run_or_train_and_score():
+    with pytest.raises(ValueError, match="either `run` or both `train` and `score`"):
+        register_study(Study("neither", "00", "?", ("a", "b")))
+    with pytest.raises(ValueError, match="either `run` or both `train` and `score`"):
+        register_study(Study("half", "00", "?", ("a", "b"), train=lambda arm, seed: None))
+    with pytest.raises(ValueError, match="has a `build` but no `train`"):
+        register_study(Study("built", "00", "?", ("a", "b"), lambda arm, seed: {},
+                             build=lambda arm: None))
+
+
+def test_a_trained_study_stores_its_first_seeds_models(tmp_path):
+    """train/score studies: scoring starts from the seed, the first seed's model is stored,
+    reloads into `build`'s network and re-scores to the stored metrics."""
+    import torch
+    from torch import nn
+
+    from gmlib.bench.stored import load_study_model, save_study_model, study_model_path
+
+    def train(arm, seed):
+        layer = nn.Linear(2, 1)
+        with torch.no_grad():
+            layer.bias.fill_(seed + (arm == "b"))
+        return layer
+
+    def score(arm, model):  # a random draw: reproducible only because it is seeded
+        return {"value": float(model.bias.detach()) + float(torch.rand(()))}
+
+    register_study(Study("trained", "00", "?", ("a", "b c"), train=train, score=score,
+                         build=lambda arm: nn.Linear(2, 1)))
+    try:
+        result = run_study("trained", models=tmp_path)
+        first = result["arms"]["b c"]["value"][0]
+        assert study_model_path("trained", "b c", tmp_path).name == "b-c.pt"
+        stored = load_study_model("trained", "b c", tmp_path)
+        assert stored.seed == 0 and stored.row == {"value": first}
+        torch.manual_seed(0)
+        assert score("b c", stored.model)["value"] == pytest.approx(first)
+        assert not study_model_path("trained", "a", tmp_path).with_name("a-1.pt").exists()
+        with pytest.raises(ValueError, match="has no arm 'c'"):
+            load_study_model("trained", "c", tmp_path)
+        save_study_model("trained", "a", nn.Linear(2, 1), {}, tmp_path / "x", 0)
+        study_model_path("trained", "a", tmp_path / "x").rename(
+            study_model_path("trained", "b c", tmp_path))
+        with pytest.raises(ValueError, match="holds the run of \\('trained', 'a'\\)"):
+            load_study_model("trained", "b c", tmp_path)
+        with pytest.raises(FileNotFoundError, match="--save-models"):
+            load_study_model("trained", "a", tmp_path / "empty")
+    finally:
+        registry._STUDIES.pop("trained")
+    with pytest.raises(ValueError, match="stores no models"):
+        load_study_model("vae-warmup", "warm-up", tmp_path)
+
+
 def test_run_study_and_summary(toy_study):
     result = run_study("toy")
     assert result["seeds"] == [0, 1, 2]
@@ -99,6 +152,6 @@ def test_a_stored_study_run_reproduces():
     study = get_study("vae-warmup")
     stored = load_studies(ROOT / "benchmarks")["vae-warmup"]
     arm, seed = study.arms[0], study.seeds[0]
-    fresh = study.run(arm, seed)
+    fresh, _ = study.run_once(arm, seed)
     for metric, value in fresh.items():
         assert stored["arms"][arm][metric][0] == pytest.approx(value, rel=1e-5, abs=1e-6), metric

@@ -1,4 +1,5 @@
-"""`python -m gmlib.bench [NAMES] [--list] [--json] [--write DIR] [--device D] [--seed S]`."""
+"""`python -m gmlib.bench [NAMES] [--list] [--json] [--write DIR [--save-models]] [--device D]
+[--seed S]`."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import argparse
 import json
 import sys
 
-from gmlib.bench.core import entries, environment, run
+from torch import nn
+
+from gmlib.bench.core import Row, entries, environment, run
 from gmlib.bench.report import markdown_table, write_results
+from gmlib.bench.stored import STORED_ENTRIES, save_model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", metavar="DIR", nargs="?", const="benchmarks",
                         help="also write DIR/results.json and DIR/leaderboard.md "
                              "(default DIR: benchmarks)")
+    parser.add_argument("--save-models", action="store_true",
+                        help="with --write: also store the trained models that lectures "
+                             "load (gmlib.bench.stored.STORED_ENTRIES) in DIR/models/NAME.pt")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -29,8 +36,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, entry in entries().items():
             print(f"{name:28s} {entry.family:15s} {entry.track:9s} {entry.description}")
         return 0
+    if args.save_models and not args.write:
+        parser.error("--save-models stores models beside the results: give --write DIR")
+
+    def store(row: Row, model: nn.Module) -> None:
+        if args.save_models and row.name in STORED_ENTRIES:
+            path = save_model(row.name, model, row, args.write, args.seed)
+            print(f"stored {path}", file=sys.stderr)
+
     try:
-        rows = run(args.names, device=args.device, seed=args.seed,
+        rows = run(args.names, device=args.device, seed=args.seed, keep=store,
                    progress=lambda name: print(f"running {name} ...", file=sys.stderr))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -125,6 +125,8 @@ class BenchEntry:
         quality: `(model, ctx) -> {metric: value}` sample metrics (see `gmlib.bench.quality`);
             an "fdd" key fills the row's FDD column, the others its `extra` metrics.
         fast: trains in a few seconds, so the tests re-run it to check the stored results.
+        build: `ctx -> model`, the untrained network `train` fits; entries with one can
+            store their trained model (`gmlib.bench.stored`).
     """
 
     name: str
@@ -137,6 +139,7 @@ class BenchEntry:
     elbo: Callable[[nn.Module, Tensor], Tensor] | None = None
     quality: Callable[[nn.Module, BenchContext], dict[str, float]] | None = None
     fast: bool = False
+    build: Callable[[BenchContext], nn.Module] | None = None
 
 
 @dataclass
@@ -323,8 +326,10 @@ def run_entry(name: str, *, device: str | torch.device = "cpu", seed: int = 0) -
 
 
 def run(names: list[str] | None = None, *, device: str | torch.device = "cpu", seed: int = 0,
-        progress: Callable[[str], None] | None = None) -> list[Row]:
-    """Run several entries (all of them by default), in registry order."""
+        progress: Callable[[str], None] | None = None,
+        keep: Callable[[Row, nn.Module], None] | None = None) -> list[Row]:
+    """Run several entries (all of them by default), in registry order; `keep(row, model)`
+    is called with each trained model (e.g. to store it)."""
     selected = list(entries()) if not names else names
     for name in selected:
         get_entry(name)  # fail on a typo before anything trains
@@ -332,7 +337,10 @@ def run(names: list[str] | None = None, *, device: str | torch.device = "cpu", s
     for name in selected:
         if progress is not None:
             progress(name)
-        rows.append(run_entry(name, device=device, seed=seed))
+        row, model = train_entry(name, device=device, seed=seed)
+        if keep is not None:
+            keep(row, model)
+        rows.append(row)
     return rows
 
 

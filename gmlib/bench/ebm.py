@@ -19,12 +19,15 @@ from gmlib.nn import UNet
 SAMPLER = {"n_steps_each": 10, "step_lr": 2e-4}
 
 
-def _train(ctx: BenchContext) -> nn.Module:
+def _build(ctx: BenchContext) -> NoiseConditionalScoreModel:
     channels = ctx.shape[0]
-    model = NoiseConditionalScoreModel(UNet(channels, channels, channels=(32, 64), emb_dim=64),
-                                       ctx.shape, geometric_sigmas(6.0, 0.02, 12),
-                                       n_levels=ctx.levels)
-    return ctx.fit(model, epochs=100, lr=2e-3, batch_size=64, validate=False)
+    return NoiseConditionalScoreModel(UNet(channels, channels, channels=(32, 64), emb_dim=64),
+                                      ctx.shape, geometric_sigmas(6.0, 0.02, 12),
+                                      n_levels=ctx.levels)
+
+
+def _train(ctx: BenchContext) -> nn.Module:
+    return ctx.fit(_build(ctx), epochs=100, lr=2e-3, batch_size=64, validate=False)
 
 
 def _quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:
@@ -36,4 +39,4 @@ register(BenchEntry(
     description="noise-conditional score network (U-Net (32, 64)), denoising score matching "
                 "at 12 levels from 6 to 0.02, 100 epochs; sample metrics of 1000 annealed "
                 "Langevin samples (10 steps per level) vs the test digits",
-    train=_train, has_likelihood=False, quality=_quality))
+    train=_train, build=_build, has_likelihood=False, quality=_quality))

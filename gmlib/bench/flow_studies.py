@@ -47,16 +47,19 @@ def _bounds(model: DequantizedFlow, test: torch.Tensor, prefix: str) -> dict[str
     return {f"{prefix}_neg_elbo": float(-elbo.mean()), f"{prefix}_neg_iwae": float(-iwae.mean())}
 
 
-def _dequantisation(arm: str, seed: int) -> dict[str, float]:
+def _train(arm: str, seed: int) -> DequantizedFlow:
     seed_everything(seed)
     model = digit_model(arm)
     train = digits("train")
     model.initialize(train[:512])
     fit(model, train, val_data=digits("val"), epochs=DIGIT_FLOW_EPOCHS, lr=2e-3,
         batch_size=64, device="cpu", seed=seed, progress=False)
-    model.eval()
+    return model.eval()
+
+
+def _score(arm: str, model: DequantizedFlow) -> dict[str, float]:
+    # called right after seed_everything(seed): the same noise draws for every arm
     test = digits("test")
-    seed_everything(seed)  # the same noise draws for every arm's scoring
     metrics = _bounds(model, test, "own_q")
     uniform = DequantizedFlow(model.flow, DIGITS_LEVELS).eval()  # the same flow, q uniform
     metrics.update(_bounds(uniform, test, "uniform_q"))
@@ -67,4 +70,4 @@ register_study(Study(
     name="flow-dequantisation", lecture="08",
     question="uniform or variational dequantisation of the same RealNVP: the bounds under "
              "each model's own noise and under uniform noise",
-    arms=("uniform", "variational"), run=_dequantisation))
+    arms=("uniform", "variational"), train=_train, score=_score, build=digit_model))

@@ -76,8 +76,11 @@ def _trained(make: Callable[[BenchContext], nn.Module], labelled: bool = False, 
                 raise ValueError("a conditional GAN needs the training labels")
             data = (ctx.train, ctx.train_labels)
         batch = ctx.batch_size or batch_size
-        train_gan(model, data, device=ctx.device, seed=ctx.seed, progress=ctx.progress,
-                  steps=ctx.steps(steps, batch), batch_size=batch, **options)
+        history = train_gan(model, data, device=ctx.device, seed=ctx.seed,
+                            progress=ctx.progress, steps=ctx.steps(steps, batch),
+                            batch_size=batch, **options)
+        # the losses per step, stored with the model (gmlib.bench.stored) for lecture 09
+        model.train_history = history.as_dict()
         return model.eval()
     return train
 
@@ -98,24 +101,34 @@ register(BenchEntry(
     description=f"the 1000 training digits themselves: the floor of the {_SAMPLES}",
     train=lambda ctx: TrainingSet(ctx.train, ctx.levels), has_likelihood=False,
     quality=digit_quality))
+def _dcgan_model(ctx: BenchContext) -> GAN:
+    return GAN(*_dcgan(ctx), LATENT, ctx.shape)
+
+
+def _cgan_model(ctx: BenchContext) -> ConditionalGAN:
+    return ConditionalGAN(*_dcgan(ctx, context_dim=10), LATENT, ctx.shape, 10)
+
+
+def _infogan_model(ctx: BenchContext) -> InfoGAN:
+    return InfoGAN(*_dcgan(ctx, LATENT + 12), LATENT, ctx.shape)
+
+
 register(BenchEntry(
     name="dcgan", family="gan", track="17-level",
     description=f"DCGAN (width 32, 32 latents), non-saturating loss, 5000 steps; {_SAMPLES}",
-    train=_trained(lambda c: GAN(*_dcgan(c), LATENT, c.shape), steps=5000, **_DIGITS),
+    train=_trained(_dcgan_model, steps=5000, **_DIGITS), build=_dcgan_model,
     has_likelihood=False, quality=digit_quality))
 register(BenchEntry(
     name="cgan", family="gan", track="17-level",
     description=f"conditional DCGAN (one-hot labels into G and D), 3000 steps; {_SAMPLES}, "
                 "100 per class",
-    train=_trained(lambda c: ConditionalGAN(*_dcgan(c, context_dim=10), LATENT, c.shape, 10),
-                   labelled=True, steps=3000, **_DIGITS),
+    train=_trained(_cgan_model, labelled=True, steps=3000, **_DIGITS), build=_cgan_model,
     has_likelihood=False, quality=conditional_digit_quality))
 register(BenchEntry(
     name="infogan", family="gan", track="17-level",
     description=f"InfoGAN: DCGAN with a 10-way categorical and 2 continuous codes, 4000 "
                 f"steps, no labels; {_SAMPLES}; purity of the code on the test digits",
-    train=_trained(lambda c: InfoGAN(*_dcgan(c, LATENT + 12), LATENT, c.shape), steps=4000,
-                   **_DIGITS),
+    train=_trained(_infogan_model, steps=4000, **_DIGITS), build=_infogan_model,
     has_likelihood=False, quality=infogan_quality))
 
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+
 from gmlib.utils import seed_everything
 
 __all__ = ["STUDIES_FILE", "Study", "arm_summary", "get_study", "load_studies", "main",
@@ -40,6 +42,10 @@ _STUDIES: dict[str, Study] = {}
 class Study:
     """A comparison of `arms` (settings of one factor), each trained with every seed.
 
+    A study gives either `run`, or `train` and `score` (and then may give `build`, so the
+    first seed's model of every arm can be stored and shown by its lecture without training:
+    `gmlib.bench.stored.load_study_model`).
+
     Args:
         name: a short key, e.g. "vae-warmup".
         lecture: the lecture that shows it, e.g. "07".
@@ -47,14 +53,33 @@ class Study:
         arms: the settings compared, e.g. ("warm-up", "no warm-up").
         run: run(arm, seed) -> {metric: value}: trains one model and measures it.
         seeds: the training seeds.
+        train: train(arm, seed) -> the trained model of one run.
+        score: score(arm, model) -> {metric: value}; it is called right after
+            `seed_everything(seed)`, so a stored model re-scores to its stored numbers.
+        build: build(arm) -> the untrained model of an arm (the network a stored run loads
+            its weights into).
     """
 
     name: str
     lecture: str
     question: str
     arms: tuple[str, ...]
-    run: Callable[[str, int], dict[str, float]]
+    run: Callable[[str, int], dict[str, float]] | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
+    train: Callable[[str, int], nn.Module] | None = None
+    score: Callable[[str, nn.Module], dict[str, float]] | None = None
+    build: Callable[[str], nn.Module] | None = None
+
+    def run_once(self, arm: str, seed: int) -> tuple[dict[str, float], nn.Module | None]:
+        """One run's metrics, and its model when the study trains through `train`."""
+        seed_everything(seed)
+        if self.train is None or self.score is None:
+            assert self.run is not None  # register_study checks that one way is given
+            return {key: float(value) for key, value in self.run(arm, seed).items()}, None
+        model = self.train(arm, seed)
+        seed_everything(seed)
+        metrics = {key: float(value) for key, value in self.score(arm, model).items()}
+        return metrics, model
 
 
 def register_study(study: Study) -> Study:
@@ -63,6 +88,11 @@ def register_study(study: Study) -> Study:
         raise ValueError(f"a study named {study.name!r} is already registered")
     if len(study.arms) < 2 or len(set(study.arms)) != len(study.arms):
         raise ValueError(f"a study compares at least two distinct arms; got {study.arms}")
+    if (study.run is None) == (study.train is None or study.score is None):
+        raise ValueError(f"study {study.name!r} must give either `run` or both `train` and "
+                         "`score`")
+    if study.build is not None and study.train is None:
+        raise ValueError(f"study {study.name!r} has a `build` but no `train`")
     if len(study.seeds) < 2 or len(set(study.seeds)) != len(study.seeds):
         raise ValueError(f"a study needs at least two distinct seeds; got {study.seeds}")
     _STUDIES[study.name] = study
@@ -84,9 +114,11 @@ def get_study(name: str) -> Study:
     return known[name]
 
 
-def run_study(name: str, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_study(name: str, *, progress: Callable[[str], None] | None = None,
+              models: str | os.PathLike | None = None) -> dict[str, Any]:
     """Run every arm with every seed; returns {"lecture", "question", "seeds", "arms":
-    {arm: {metric: [one value per seed]}}}."""
+    {arm: {metric: [one value per seed]}}}. With `models` (a bench folder), the first seed's
+    model of every arm of a study with a `build` is stored there (`gmlib.bench.stored`)."""
     study = get_study(name)
     arms: dict[str, dict[str, list[float]]] = {}
     for arm in study.arms:
@@ -94,8 +126,12 @@ def run_study(name: str, *, progress: Callable[[str], None] | None = None) -> di
         for seed in study.seeds:
             if progress is not None:
                 progress(f"{name}: {arm}, seed {seed}")
-            seed_everything(seed)
-            runs.append({key: float(value) for key, value in study.run(arm, seed).items()})
+            metrics, model = study.run_once(arm, seed)
+            runs.append(metrics)
+            if models is not None and study.build is not None and seed == study.seeds[0]:
+                from gmlib.bench.stored import save_study_model
+
+                save_study_model(name, arm, model, metrics, models, seed)
         metrics = sorted(runs[0])
         if any(sorted(r) != metrics for r in runs):
             raise ValueError(f"study {name!r}, arm {arm!r}: every run must return the same "
@@ -140,7 +176,7 @@ def load_studies(directory: str | os.PathLike) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m gmlib.bench.studies [NAME ...] [--list] [--write DIR]`."""
+    """`python -m gmlib.bench.studies [NAME ...] [--list] [--write DIR [--save-models]]`."""
     from gmlib.bench.core import environment
 
     # run as a script this file is `__main__`, a second copy of the module: use the
@@ -155,7 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the studies and exit")
     parser.add_argument("--write", metavar="DIR", nargs="?", const="benchmarks",
                         help="merge the results into DIR/studies.json (default benchmarks)")
+    parser.add_argument("--save-models", action="store_true",
+                        help="with --write: store the first seed's model of every arm of "
+                             "the studies that can rebuild it, under DIR/models/STUDY/")
     args = parser.parse_args(argv)
+    if args.save_models and not args.write:
+        parser.error("--save-models stores models beside the results: give --write DIR")
     if args.list:
         for name, study in studies().items():
             print(f"{name:24s} lecture {study.lecture}  {', '.join(study.arms)}: "
@@ -168,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    results = {name: run_study(name, progress=lambda text: print(text, file=sys.stderr))
+    models = args.write if args.save_models else None
+    results = {name: run_study(name, progress=lambda text: print(text, file=sys.stderr),
+                               models=models)
                for name in names}
     print(json.dumps(results, indent=2))
     if args.write:

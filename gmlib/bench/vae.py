@@ -21,10 +21,16 @@ from gmlib.bench.quality import digit_quality
 from gmlib.vae import build_vae
 
 
-def _trained(build: dict[str, object], *, epochs: int) -> Callable[[BenchContext], nn.Module]:
+def _builder(build: dict[str, object]) -> Callable[[BenchContext], nn.Module]:
+    def make(ctx: BenchContext) -> nn.Module:
+        return build_vae(ctx.shape, n_levels=ctx.levels, dropout=0.2, **build)
+    return make
+
+
+def _trained(make: Callable[[BenchContext], nn.Module], *,
+             epochs: int) -> Callable[[BenchContext], nn.Module]:
     def train(ctx: BenchContext) -> nn.Module:
-        model = build_vae(ctx.shape, n_levels=ctx.levels, dropout=0.2, **build)
-        return ctx.fit(model, epochs=epochs, lr=1e-3, batch_size=64, patience=20)
+        return ctx.fit(make(ctx), epochs=epochs, lr=1e-3, batch_size=64, patience=20)
     return train
 
 
@@ -34,9 +40,10 @@ _PROTOCOL = f"test NLL bounded by IWAE k={IWAE_K}"
 def _register(name: str, track: str, description: str, epochs: int, **build: object) -> None:
     """One VAE entry: `build_vae(shape, n_levels, dropout=0.2, **build)` trained for
     `epochs` (the shape and levels are the data's)."""
+    make = _builder(build)
     register(BenchEntry(
         name=name, family="vae", track=track, description=f"{description}; {_PROTOCOL}",
-        train=_trained(build, epochs=epochs), score=iwae_score, elbo=mean_elbo,
+        train=_trained(make, epochs=epochs), build=make, score=iwae_score, elbo=mean_elbo,
         quality=digit_quality if track == "17-level" else None))
 
 
