@@ -73,13 +73,16 @@ register(BenchEntry(
     train=_trained(lambda c: PixelCNN(c.shape, c.levels, channels=48, n_layers=4, dropout=0.3,
                                       gated=False), epochs=24, lr=3e-3, weight_decay=1e-2),
     quality=digit_quality))
+def _wavenet(ctx: BenchContext) -> nn.Module:
+    return WaveNet(ctx.shape, ctx.levels, channels=64, dropout=0.2)
+
+
 register(BenchEntry(
     name="wavenet", family="autoregressive", track="17-level",
     description="WaveNet over the raster sequence: 6 dilated causal layers (receptive field "
                 "64), 64 channels, dropout 0.2, position embedding",
-    train=_trained(lambda c: WaveNet(c.shape, c.levels, channels=64, dropout=0.2), epochs=40,
-                   lr=3e-3, weight_decay=1e-2, patience=8),
-    quality=digit_quality))
+    train=_trained(_wavenet, epochs=40, lr=3e-3, weight_decay=1e-2, patience=8),
+    build=_wavenet, quality=digit_quality))
 register(BenchEntry(
     name="lstm", family="autoregressive", track="17-level",
     description="LSTM over the raster sequence (128 units), position embedding",
