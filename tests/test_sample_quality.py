@@ -12,6 +12,7 @@ from gmlib.metrics import (
     class_accuracy,
     classifier_cache_path,
     cluster_purity,
+    density_coverage,
     digit_classifier,
     digit_features,
     fdd,
@@ -125,6 +126,34 @@ def test_precision_and_recall_on_known_sets(seed):
     assert precision > 0.9 and recall < 0.6
 
 
+def test_density_and_coverage_by_hand():
+    # real points 0..9 on a line, k = 1: every ball has radius 1
+    real = torch.arange(10, dtype=torch.float64)[:, None]
+    # a sample at 0 lies in the balls of 0 and 1: density 2 / (k M), coverage 2 / N
+    assert density_coverage(real, torch.zeros(1, 1), k=1) == (2.0, 0.2)
+    # a sample at 4.5 lies in the balls of 4 and 5, one at 20 in none
+    assert density_coverage(real, torch.tensor([[4.5], [20.0]]), k=1) == (1.0, 0.2)
+
+
+def test_density_and_coverage_are_not_fooled_by_outliers(seed):
+    real = torch.randn(400, 2, dtype=torch.float64)
+    same = torch.randn(400, 2, dtype=torch.float64)
+    density, coverage = density_coverage(real, same)
+    assert 0.8 < density < 1.2 and coverage > 0.9
+    assert density_coverage(real, real + 100) == (0.0, 0.0)
+    # a model that puts every sample near one real point: high density there, low coverage
+    crowded = real[:1] + 0.01 * torch.randn(400, 2, dtype=torch.float64)
+    density, coverage = density_coverage(real, crowded)
+    assert coverage < 0.05
+    # adding scattered outliers: they bring their own huge balls to recall, while coverage,
+    # which uses only the real balls, stays where the inliers put it
+    outliers = 20 * torch.randn(200, 2, dtype=torch.float64)
+    scattered = torch.cat([same[:200], outliers])
+    assert precision_recall(real, scattered)[1] >= precision_recall(real, same[:200])[1]
+    assert density_coverage(real, scattered)[1] == pytest.approx(
+        density_coverage(real, same[:200])[1], abs=0.01)
+
+
 def test_class_accuracy_of_real_digits_is_the_classifier_accuracy(classifier):
     x, y = digits("test", labels=True)
     assert class_accuracy(x, y, classifier=classifier) == pytest.approx(classifier.test_accuracy)
@@ -177,6 +206,12 @@ def test_cluster_purity():
      "bandwidth must be positive"),
     (lambda: precision_recall(torch.randn(3, 2), torch.randn(10, 2)), ValueError,
      "at least 4 rows"),
+    (lambda: density_coverage(torch.randn(5, 2), torch.randn(10, 2)), ValueError,
+     "at least 6 rows"),
+    (lambda: density_coverage(torch.randn(10, 2), torch.randn(10, 3)), ValueError,
+     "same dimension"),
+    (lambda: density_coverage(torch.randn(10, 2), torch.randn(10, 2), k=0), ValueError,
+     "k must be"),
     (lambda: class_accuracy(digits("val")[:5], torch.arange(4)), ValueError,
      r"labels must have shape \(5,\)"),
     (lambda: class_accuracy(digits("val")[:5], torch.tensor([0, 1, 2, 3, 10])), ValueError,

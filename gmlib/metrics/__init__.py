@@ -28,6 +28,7 @@ from gmlib.metrics.modes import ModeCoverage, cluster_purity, mode_coverage
 from gmlib.metrics.sample_quality import (
     SampleQuality,
     class_accuracy,
+    density_coverage,
     fdd,
     fdd_floor,
     frechet_distance,
@@ -39,6 +40,6 @@ from gmlib.metrics.sample_quality import (
 
 __all__ = ["DigitClassifier", "ModeCoverage", "SampleQuality", "bits_per_dim", "class_accuracy",
            "classifier_cache_path", "cluster_purity", "dataset_log_likelihood",
-           "dequantized_log_likelihood", "digit_classifier", "digit_features", "fdd", "fdd_floor",
-           "frechet_distance", "gaussian_fit", "mmd", "mode_coverage", "nats_to_bits", "nll",
-           "precision_recall", "sample_quality"]
+           "density_coverage", "dequantized_log_likelihood", "digit_classifier",
+           "digit_features", "fdd", "fdd_floor", "frechet_distance", "gaussian_fit", "mmd",
+           "mode_coverage", "nats_to_bits", "nll", "precision_recall", "sample_quality"]

@@ -11,6 +11,9 @@ Every metric compares two sets of digits through the features of the course's cl
   (works on any vectors, e.g. 2-D samples against exact ones).
 * `precision_recall`: the share of generated samples inside the real data's k-NN manifold
   (quality) and of real samples inside the generated one (coverage).
+* `density_coverage`: the same questions asked with the real data's balls only, which
+  straying samples cannot inflate: how many real balls hold each sample (density), and the
+  share of real balls that hold any sample (coverage).
 * `class_accuracy`: how often a conditional model's samples are classified as their label.
 
 References:
@@ -18,6 +21,8 @@ References:
     Gretton et al. 2012, A kernel two-sample test, https://jmlr.org/papers/v13/gretton12a.html
     Kynkaanniemi et al. 2019, Improved precision and recall metric for assessing generative
     models, https://arxiv.org/abs/1904.06991
+    Naeem et al. 2020, Reliable fidelity and diversity metrics for generative models,
+    https://arxiv.org/abs/2002.09797
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from gmlib.data import digits
 from gmlib.metrics.classifier import DigitClassifier, _as_images, digit_classifier, digit_features
 from gmlib.validation import check_finite, check_labels, check_positive_int, check_tensor
 
-__all__ = ["SampleQuality", "class_accuracy", "fdd", "fdd_floor", "frechet_distance",
-           "gaussian_fit", "mmd", "precision_recall", "sample_quality"]
+__all__ = ["SampleQuality", "class_accuracy", "density_coverage", "fdd", "fdd_floor",
+           "frechet_distance", "gaussian_fit", "mmd", "precision_recall", "sample_quality"]
 
 
 def _as_vectors(x: Tensor, name: str, *, minimum: int = 2) -> Tensor:
@@ -174,6 +179,31 @@ def precision_recall(real: Tensor, generated: Tensor, *, k: int = 3) -> tuple[fl
     precision = _inside_manifold(generated, real, _knn_radii(real, k)).double().mean()
     recall = _inside_manifold(real, generated, _knn_radii(generated, k)).double().mean()
     return float(precision), float(recall)
+
+
+def density_coverage(real: Tensor, generated: Tensor, *, k: int = 5) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020) of generated feature vectors against real ones.
+
+    Only the real points get balls (radius: the distance to their k-th nearest real
+    neighbour), so a generated outlier cannot make a large ball of its own, which is what
+    inflates recall. Density: the number of real balls holding each generated point, summed
+    and divided by k M; about 1 when the two sets come from one distribution, above 1 when
+    samples crowd where real points are dense. Coverage: the share of real balls holding at
+    least one generated point, in [0, 1]. The paper uses k = 5.
+
+    Shapes:
+        real: (N, D), generated: (M, D), N > k, M >= 1 -> (density, coverage)
+    """
+    check_positive_int(k, "k")
+    real = _as_vectors(real, "real", minimum=k + 1)
+    generated = _as_vectors(generated, "generated", minimum=1)
+    if generated.shape[1] != real.shape[1]:
+        raise ValueError(f"real and generated must have the same dimension; got "
+                         f"{real.shape[1]} and {generated.shape[1]}")
+    inside = torch.cdist(generated, real) <= _knn_radii(real, k)  # (M, N): sample in ball
+    density = inside.double().sum() / (k * len(generated))
+    coverage = inside.any(0).double().mean()
+    return float(density), float(coverage)
 
 
 def class_accuracy(samples: Tensor, labels: Tensor, *,
