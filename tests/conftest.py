@@ -1,9 +1,8 @@
 """Shared fixtures: every device the machine has, a fixed seed, and a tiny trainable model.
 
-The tests are hermetic: `pytest_configure` points `GMLIB_CACHE` (where gmlib stores the
-trained digit classifier) at a temporary folder, so no test reads or writes the user's
-`~/.cache/gmlib` (the lecture kernels nbval starts inherit it too), and the `seed` fixture
-puts every global random generator back as it found it.
+The tests are hermetic: gmlib writes nothing outside the folders a test names (the digit
+classifier ships with the package and is never cached), and the `seed` fixture puts every
+global random generator back as it found it.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ import contextlib
 import math
 import os
 import random
-import shutil
-import tempfile
 from collections.abc import Iterator
 
 import matplotlib
@@ -28,21 +25,6 @@ from gmlib.validation import Support
 
 matplotlib.use("Agg")  # tests never open windows
 os.environ.setdefault("GMLIB_PROGRESS", "0")
-
-_CACHE_ENV = "GMLIB_CACHE"
-_made_cache: list[str] = []
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if not _made_cache:
-        _made_cache.append(tempfile.mkdtemp(prefix="gmlib-test-cache-"))
-        os.environ[_CACHE_ENV] = _made_cache[0]
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _made_cache:
-        shutil.rmtree(_made_cache.pop(), ignore_errors=True)
-
 
 # The `slow` marker is honest: a test that took longer than this without it is named at the
 # end of the run (not failed: a loaded machine can make any test slow once).

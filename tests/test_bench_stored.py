@@ -39,7 +39,8 @@ def test_the_lectures_stored_models_are_committed():
 # metrics computed on the digit classifier's features or labels: each machine trains its own
 # classifier (gmlib.metrics.digit_classifier; the tests train a fresh one), and two trainings
 # differ enough to move an FDD by several units, so a re-score is compared on the others
-CLASSIFIER_METRICS = {"fdd", "mmd", "precision", "recall", "accuracy", "purity", "fdd_ddim20",
+CLASSIFIER_METRICS = {"fdd", "mmd", "precision", "recall", "density", "coverage", "accuracy",
+                      "purity", "fdd_ddim20",
                       "kept_class_ab", "kept_class_ba"}
 
 

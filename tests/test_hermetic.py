@@ -1,23 +1,24 @@
 """The test suite leaves the user's files and the global random state alone."""
 
-import os
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from gmlib.metrics.classifier import classifier_cache_path
+import gmlib
+from gmlib.metrics import classifier, classifier_weights_path, digit_classifier
 from gmlib.utils import seed_everything
 
 from .conftest import global_rng_restored
 
 
-def test_the_classifier_cache_is_a_temporary_folder():
-    cache = Path(os.environ["GMLIB_CACHE"])
-    assert cache.name.startswith("gmlib-test-cache-") and cache.is_dir()
-    assert classifier_cache_path().parent == cache
-    assert Path.home() / ".cache" / "gmlib" not in classifier_cache_path().parents
+def test_the_classifier_is_read_from_the_package_and_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # a write to ~/.cache would land here
+    monkeypatch.setattr(classifier, "_MEMO", {})  # load the file again, not the memo
+    digit_classifier()
+    assert Path(gmlib.__file__).parent in classifier_weights_path().parents
+    assert list(tmp_path.iterdir()) == []
 
 
 def _draw() -> tuple[float, float, float]:

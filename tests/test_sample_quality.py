@@ -1,6 +1,10 @@
-"""Sample-quality metrics: the digit classifier, FDD, MMD, precision/recall, mode coverage."""
+"""Sample-quality metrics: the digit classifier, FDD, MMD, precision/recall, density/coverage,
+the metric sanity table, mode coverage."""
 
+import hashlib
+import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -10,7 +14,7 @@ import torch
 from gmlib.data import digits, ring_modes, ring_of_gaussians
 from gmlib.metrics import (
     class_accuracy,
-    classifier_cache_path,
+    classifier_weights_path,
     cluster_purity,
     density_coverage,
     digit_classifier,
@@ -23,7 +27,15 @@ from gmlib.metrics import (
     precision_recall,
     sample_quality,
 )
-from gmlib.metrics.classifier import DigitClassifier, _load, _save, shifted_copies
+from gmlib.metrics.classifier import (
+    DigitClassifier,
+    _load,
+    affine_copies,
+    shifted_copies,
+    train_digit_classifier,
+    write_digit_classifier,
+)
+from gmlib.metrics.sanity import SANITY_ROWS, metric_sanity_table
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +43,22 @@ def classifier():
     return digit_classifier()
 
 
-def test_classifier_test_accuracy_is_at_least_95_percent(classifier):
-    x, y = digits("test", labels=True)
-    accuracy = float((classifier.predict(x) == y).double().mean())
-    assert accuracy >= 0.95
-    assert classifier.test_accuracy == pytest.approx(accuracy)
+def _accuracy(model, split):
+    x, y = digits(split, labels=True)
+    return float((model.predict(x) == y).double().mean())
+
+
+def test_the_classifier_never_saw_the_models_digits_nor_the_reference(classifier):
+    record = json.loads(classifier_weights_path().with_suffix(".json").read_text())
+    assert record["training_split"] == "val" and set(record["held_out_accuracy"]) == {
+        "train", "test"}
+    for split in ("train", "test"):  # what the shipped record says is what the weights do
+        assert classifier.held_out_accuracy[split] == pytest.approx(_accuracy(classifier, split))
+        assert classifier.held_out_accuracy[split] == pytest.approx(
+            record["held_out_accuracy"][split])
+    assert classifier.held_out_accuracy["train"] >= 0.94
+    assert classifier.test_accuracy == classifier.held_out_accuracy["test"] >= 0.96
+    assert _accuracy(classifier, "val") >= 0.99  # its own training digits
     assert not classifier.training and not any(p.requires_grad for p in classifier.parameters())
 
 
@@ -47,16 +70,58 @@ def test_classifier_runs_on_every_device(classifier, device):
     assert digit_features(x, on_device).shape == (50, 64)
 
 
-def test_cache_location_and_round_trip(tmp_path, monkeypatch, classifier):
-    monkeypatch.setenv("GMLIB_CACHE", str(tmp_path))
-    path = classifier_cache_path()
-    assert path.parent == tmp_path and path.name.startswith("digit_classifier_v")
-    _save(classifier, path)
-    loaded = _load(path)
-    x = digits("val")
-    assert torch.equal(loaded.eval().predict(x), classifier.predict(x))
-    path.write_bytes(b"not a checkpoint")
-    assert _load(path) is None  # a corrupt cache is retrained, not trusted
+def test_the_weights_ship_inside_the_package_and_round_trip(tmp_path, classifier):
+    assert classifier_weights_path().parent.name == "metrics"
+    assert classifier_weights_path().name.startswith("digit_classifier_v")
+    path = write_digit_classifier(classifier, tmp_path / "copy.pt")
+    x = digits("train")
+    assert torch.equal(_load(path).predict(x), classifier.predict(x))
+
+
+def test_a_corrupted_replaced_or_missing_file_is_refused(tmp_path):
+    path = tmp_path / "weights.pt"
+    shutil.copy(classifier_weights_path(), path)
+    shutil.copy(classifier_weights_path().with_suffix(".json"), path.with_suffix(".json"))
+    assert isinstance(_load(path), DigitClassifier)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="does not match the SHA-256"):
+        _load(path)
+    torch.save({"not": torch.zeros(1)}, path)  # other weights, with a record made for them
+    record = json.loads(path.with_suffix(".json").read_text())
+    record["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.with_suffix(".json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="does not hold DigitClassifier weights"):
+        _load(path)
+    path.with_suffix(".json").write_text("{}")
+    with pytest.raises(ValueError, match="not a record written by write_digit_classifier"):
+        _load(path)
+    path.with_suffix(".json").unlink()
+    with pytest.raises(FileNotFoundError, match="python -m gmlib.metrics"):
+        _load(path)
+
+
+@pytest.mark.slow
+def test_the_recipe_reproduces_the_shipped_classifier(classifier):
+    retrained = train_digit_classifier()
+    for split in ("train", "test"):
+        assert retrained.held_out_accuracy[split] == pytest.approx(
+            classifier.held_out_accuracy[split], abs=0.015)
+    x = digits("test")
+    agree = float((retrained.predict(x) == classifier.predict(x)).double().mean())
+    assert agree >= 0.97
+
+
+def test_affine_copies_are_small_seeded_warps():
+    x = digits("val")[:20]
+    warps = affine_copies(x, 3, generator=torch.Generator().manual_seed(0))
+    again = affine_copies(x, 3, generator=torch.Generator().manual_seed(0))
+    assert warps.shape == (60, 1, 8, 8) and torch.equal(warps, again)
+    assert warps.min() >= 0 and warps.max() <= 16  # bilinear resampling stays in range
+    ink = x.sum((1, 2, 3)).repeat(3)
+    assert ((warps.sum((1, 2, 3)) - ink).abs() / ink).median() < 0.2  # warped, not erased
+    assert not torch.equal(warps[:20], x)
 
 
 def test_shifted_copies_are_the_nine_translations():
@@ -161,12 +226,15 @@ def test_class_accuracy_of_real_digits_is_the_classifier_accuracy(classifier):
 
 
 def test_sample_quality_report(classifier):
-    x, y = digits("val", labels=True)
+    x, y = digits("train", labels=True)  # real digits the classifier never saw
     report = sample_quality(x, labels=y, classifier=classifier)
     assert report.fdd == pytest.approx(fdd(x, "test", classifier=classifier))
     assert 0.5 < report.precision <= 1 and 0.5 < report.recall <= 1
-    assert abs(report.mmd) < 0.01 and report.accuracy > 0.95
-    assert set(report.as_dict()) == {"fdd", "mmd", "precision", "recall", "accuracy"}
+    assert 0.5 < report.density < 1.5 and 0.8 < report.coverage <= 1
+    assert abs(report.mmd) < 0.01
+    assert report.accuracy == pytest.approx(classifier.held_out_accuracy["train"])
+    assert set(report.as_dict()) == {"fdd", "mmd", "precision", "recall", "density",
+                                     "coverage", "accuracy"}
     assert sample_quality(x, classifier=classifier).accuracy is None
 
 
@@ -236,3 +304,19 @@ def test_errors_name_what_was_expected(call, error, match, classifier):
 def test_classifier_is_a_digit_classifier(classifier):
     assert isinstance(classifier, DigitClassifier)
     assert classifier(digits("test")[:3]).shape == (3, 10)
+
+
+def test_every_metric_ranks_the_sanity_rows_in_their_known_order(classifier):
+    """held-out real > noisy real > independent pixels > uniform noise, on each seed's sets,
+    for every metric (lower FDD and MMD, higher precision, recall, density, coverage)."""
+    table = metric_sanity_table(3, classifier=classifier)
+    assert list(table) == list(SANITY_ROWS)
+    for seed in range(3):
+        rows = [table[name][seed] for name in SANITY_ROWS]
+        for metric in ("fdd", "mmd"):
+            values = [getattr(r, metric) for r in rows]
+            assert values == sorted(values) and len(set(values)) == 4, (metric, values)
+        for metric in ("precision", "recall", "density", "coverage"):
+            values = [getattr(r, metric) for r in rows]
+            assert values == sorted(values, reverse=True) and len(set(values)) == 4, (
+                metric, values)

@@ -128,7 +128,8 @@ def progressive_model(arm: str, seed: int) -> ProgressiveGAN:
 
 def _progressive_score(arm: str, model: ProgressiveGAN) -> dict[str, float]:
     report = sample_quality(model.sample(1000).cpu())
-    return {"fdd": report.fdd, "precision": report.precision, "recall": report.recall}
+    return {"fdd": report.fdd, "precision": report.precision, "recall": report.recall,
+            "density": report.density, "coverage": report.coverage}
 
 
 def thicken(x: Tensor) -> Tensor:

@@ -1,4 +1,4 @@
-"""Sample quality for models with no likelihood: FDD, kernel MMD, precision/recall, accuracy.
+"""Sample quality for models with no likelihood: FDD, MMD, precision/recall, density/coverage.
 
 Every metric compares two sets of digits through the features of the course's classifier
 (`gmlib.metrics.classifier`), as FID does through Inception's:
@@ -6,7 +6,9 @@ Every metric compares two sets of digits through the features of the course's cl
 * `frechet_distance` fits a Gaussian to each feature set and returns the squared Frechet
   (2-Wasserstein) distance between the fits; `fdd` applies it to digits: the **Frechet digit
   distance**. Its floor, `fdd_floor()`, is the distance between the real training and test
-  digits: no model should be expected to beat it.
+  digits, measured like a model's 1000 samples: no model should be expected to beat it.
+  The classifier never saw either split (it is trained on "val"), so the floor is what
+  held-out real digits score, not what memorised ones do.
 * `mmd`: the unbiased estimate of the squared maximum mean discrepancy with a Gaussian kernel
   (works on any vectors, e.g. 2-D samples against exact ones).
 * `precision_recall`: the share of generated samples inside the real data's k-NN manifold
@@ -114,7 +116,7 @@ def fdd_floor(classifier: DigitClassifier | None = None) -> float:
     """FDD of the 1000 real training digits against the 447 test digits: a reference for a
     model drawing 1000 samples, not a bound (both sets are finite, and the splits are taken
     by position, so the test digits may come from other writers; a model can score below
-    it)."""
+    it). The default classifier saw neither split."""
     return fdd(digits("train"), "test", classifier=classifier)
 
 
@@ -227,6 +229,8 @@ class SampleQuality:
     mmd: float
     precision: float
     recall: float
+    density: float
+    coverage: float
     accuracy: float | None = None
 
     def as_dict(self) -> dict[str, float | None]:
@@ -236,13 +240,15 @@ class SampleQuality:
 def sample_quality(samples: Tensor, reference: Tensor | str = "test", *,
                    labels: Tensor | None = None,
                    classifier: DigitClassifier | None = None) -> SampleQuality:
-    """FDD, MMD^2 and precision/recall on classifier features, and the class accuracy when
-    the samples were drawn for given `labels`."""
+    """FDD, MMD^2, precision/recall (k = 3) and density/coverage (k = 5) on classifier
+    features, and the class accuracy when the samples were drawn for given `labels`."""
     classifier = digit_classifier() if classifier is None else classifier
     fake = digit_features(_as_images(samples, "samples"), classifier)
     real = digit_features(_reference(reference), classifier)
     precision, recall = precision_recall(real, fake)
+    density, coverage = density_coverage(real, fake)
     accuracy = None if labels is None else class_accuracy(samples, labels,
                                                           classifier=classifier)
     return SampleQuality(fdd=frechet_distance(fake, real), mmd=mmd(fake, real),
-                         precision=precision, recall=recall, accuracy=accuracy)
+                         precision=precision, recall=recall, density=density,
+                         coverage=coverage, accuracy=accuracy)
