@@ -27,7 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "_build" / ".jupyter_cache"
 FINGERPRINT_FILE = "gmlib-fingerprint.txt"
 # What a lecture's outputs depend on besides its own cells.
-INPUTS = ("gmlib/**/*.py", "benchmarks/*", "requirements.txt", "pyproject.toml")
+# gmlib's data files (the digit classifier's weights) and benchmarks/models/** (the stored
+# models lectures load) count as much as its code.
+INPUTS = ("gmlib/**/*.py", "gmlib/**/*.pt", "gmlib/**/*.json", "benchmarks/**/*",
+          "requirements.txt", "pyproject.toml")
 
 
 def fingerprint(root: Path = ROOT) -> str:

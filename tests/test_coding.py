@@ -22,12 +22,13 @@ from gmlib.coding import (
     ideal_code_length,
     probabilities_to_cdf,
 )
-from gmlib.coding.bitsback import BB_HEADER
+from gmlib.coding.bitsback import BB_HEADER, latent_buckets
 from gmlib.coding.compress import HEADER
 from gmlib.data import digits
 from gmlib.independent import IndependentCategorical
 from gmlib.mixtures import BernoulliMixture
 from gmlib.train import fit
+from gmlib.vae import build_vae
 
 
 def round_trip(symbols, tables):
@@ -256,9 +257,9 @@ def test_bits_back_round_trip_costs_the_marginal_likelihood(mixture_and_digits):
 
 def test_bits_back_errors(mixture_and_digits):
     model, x = mixture_and_digits
-    with pytest.raises(TypeError, match="BernoulliMixture"):
+    with pytest.raises(TypeError, match="BernoulliMixture and for a VAE"):
         bits_back_compress(IndependentCategorical((64,), 2), x)
-    with pytest.raises(ValueError, match=r"shape \(N, 64\)"):
+    with pytest.raises(ValueError, match=r"\(N, 64\)"):
         bits_back_compress(model, x[:, :10])
     with pytest.raises(ValueError, match="binary values"):
         bits_back_compress(model, x * 2)
@@ -270,3 +271,62 @@ def test_bits_back_errors(mixture_and_digits):
     other = BernoulliMixture(3, random_state=1).fit(x)
     with pytest.raises(ValueError, match="initial 64 bits did not come back"):
         bits_back_decompress(other, data)
+
+
+@pytest.fixture(scope="module")
+def grey_vae():
+    x_train, x_val = digits("train"), digits("val")
+    vae = build_vae((1, 8, 8), likelihood="categorical", n_levels=17, latent_dim=8,
+                    hidden=(64,))
+    fit(vae, x_train, val_data=x_val, epochs=10, lr=2e-3, device="cpu", seed=0,
+        progress=False)
+    return vae.eval()
+
+
+def test_latent_buckets_have_equal_prior_mass():
+    edges, centres = latent_buckets(3)
+    assert edges.shape == (9,) and centres.shape == (8,)
+    assert edges[0] == -math.inf and edges[-1] == math.inf
+    mass = torch.special.ndtr(edges[1:]) - torch.special.ndtr(edges[:-1])
+    assert torch.allclose(mass, torch.full((8,), 1 / 8, dtype=torch.float64))
+    assert torch.all((edges[:-1] < centres) & (centres < edges[1:]))
+
+
+def test_bits_back_with_a_vae_round_trips_at_its_negative_elbo(grey_vae):
+    x = digits("test")[:60]
+    data = bits_back_compress(grey_vae, x, latent_bits=8, bits=20, initial_bits=256, seed=1)
+    decoded, state = bits_back_decompress(grey_vae, data, bits=20)
+    assert torch.equal(decoded, x) and state == random.Random(1).getrandbits(256) | 1 << 255
+    net = (8 * (len(data) - BB_HEADER.size) - 256) / len(x)
+    with torch.no_grad():
+        elbo_bits = float(-grey_vae.elbo(x).mean()) / math.log(2)
+        # the two-part code: the bucket of the posterior mean at 8 bits a coordinate, then x
+        edges, centres = latent_buckets(8)
+        index = torch.bucketize(grey_vae.encode(x).mean.double(), edges[1:-1])
+        given_z = -grey_vae.decode(centres[index].float()).log_prob(x).mean()
+    two_part = 8 * grey_vae.latent_dim + float(given_z) / math.log(2)
+    # BB-ANS costs the -ELBO up to the discretisation and the first image's initial bits
+    assert abs(net - elbo_bits) < 0.03 * elbo_bits
+    assert net < two_part - 20  # the latent's bits come back
+
+
+def test_bits_back_with_a_binary_vae_round_trips():
+    x = digits("test", binarize=True)[:20]
+    vae = build_vae((1, 8, 8), likelihood="bernoulli", latent_dim=4, hidden=(32,)).eval()
+    data = bits_back_compress(vae, x, latent_bits=4, initial_bits=64)
+    assert torch.equal(bits_back_decompress(vae, data)[0], x)
+
+
+def test_bits_back_refuses_what_it_cannot_code(grey_vae, mixture_and_digits):
+    mixture, xb = mixture_and_digits
+    x = digits("test")[:5]
+    with pytest.raises(TypeError, match="discrete pixels"):
+        bits_back_compress(build_vae((1, 8, 8), likelihood="gaussian"), x)
+    with pytest.raises(TypeError, match=r"N\(0, I\) prior"):
+        bits_back_compress(build_vae((1, 8, 8), likelihood="categorical", prior="vamp"), x)
+    with pytest.raises(ValueError, match=r"latent_bits must be an int in 1..16"):
+        bits_back_compress(grey_vae, x, latent_bits=17)
+    with pytest.raises(ValueError, match=r"integer levels \{0, ..., 16\}"):
+        bits_back_compress(grey_vae, x + 1)
+    with pytest.raises(ValueError, match="coded with a BernoulliMixture; got a VAE"):
+        bits_back_decompress(grey_vae, bits_back_compress(mixture, xb[:3]))
