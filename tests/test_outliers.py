@@ -14,8 +14,11 @@ from sklearn.metrics import roc_curve as sk_roc_curve
 from gmlib.data import DIGITS_LEVELS, digits
 from gmlib.independent import IndependentCategorical
 from gmlib.outliers import (
+    COMPRESSORS,
     CORRUPTIONS,
     TypicalityTest,
+    complexity_bits,
+    complexity_scores,
     corrupt,
     fpr_at_tpr,
     nll_scores,
@@ -180,3 +183,35 @@ def test_corruption_errors(kwargs, match):
         corrupt(digits("test", flatten=True), "flip")
     with pytest.raises(ValueError):
         corrupt(digits("test") + 0.5, "flip")
+
+
+@pytest.mark.parametrize("codec", sorted(COMPRESSORS))
+def test_complexity_bits_rank_simple_below_busy_images(codec):
+    blank = torch.zeros(1, 1, 8, 8)
+    test = digits("test")[:50]
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randint(0, DIGITS_LEVELS, (50, 1, 8, 8), generator=gen)
+    bits = [complexity_bits(x, codec) for x in (blank, test, noise.float())]
+    assert bits[1].shape == (50,) and bits[1].dtype == torch.float64
+    assert float(bits[0][0]) < float(bits[1].median()) < float(bits[2].median())
+    assert torch.all(bits[1] % 8 == 0)  # whole bytes
+    assert torch.equal(complexity_bits(test.flatten(1), codec), bits[1])  # any row shape
+
+
+def test_complexity_scores_are_bits_beyond_the_complexity():
+    nll = torch.tensor([math.log(2) * 100, math.log(2) * 40], dtype=torch.float64)
+    bits = torch.tensor([60.0, 50.0], dtype=torch.float64)
+    assert torch.allclose(complexity_scores(nll, bits), torch.tensor([40.0, -10.0],
+                                                                    dtype=torch.float64))
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: complexity_bits(torch.zeros(2, 64), "png"), "compressor must be one of"),
+    (lambda: complexity_bits(torch.full((2, 64), 0.5)), "integer values 0..255"),
+    (lambda: complexity_bits(torch.full((2, 64), 300.0)), "integer values 0..255"),
+    (lambda: complexity_bits(torch.zeros(64)), r"one input per row"),
+    (lambda: complexity_scores(torch.zeros(3), torch.zeros(2)), "one length"),
+])
+def test_complexity_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
