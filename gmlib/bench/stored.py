@@ -39,8 +39,8 @@ MODELS_FOLDER = "models"
 # the entries whose models lectures load (09: the GANs and the two VAEs that compete for
 # the best FDD, 10: the score network, 11: the guided DDPM, 14: the WaveNet it compresses
 # with); `--save-models` stores these, keeping the repository small
-STORED_ENTRIES = ("dcgan", "cgan", "infogan", "vae-logistic-conv", "iwae-logistic-conv", "ncsn",
-                  "ddpm-guided", "wavenet")
+STORED_ENTRIES = ("dcgan", "cgan", "infogan", "vae", "vae-logistic-conv", "iwae-logistic-conv",
+                  "ncsn", "ddpm-guided", "wavenet")
 
 
 @dataclass(frozen=True)
