@@ -6,21 +6,42 @@ import pytest
 import torch
 
 from gmlib.exercises import check
-from gmlib.metrics import frechet_distance
+from gmlib.metrics import density_coverage, frechet_distance, precision_recall
 
 
 def _verdict(exercise_id, answer):
     return check(exercise_id, answer, quiet=True)
 
 
-def test_bits_per_dim():
-    assert _verdict("12.1", lambda nll, d: nll / (d * math.log(2))).passed
-    for answer, hint in [(lambda nll, d: nll / d, "ln 2 as well"),
-                         (lambda nll, d: nll / math.log(2), "bits per image"),
-                         (lambda nll, d: nll * math.log(2) / d, "not nats * ln 2"),
-                         (lambda nll, d: None, "return a number")]:
-        verdict = _verdict("12.1", answer)
-        assert verdict.status == "incorrect" and hint in verdict.message
+def _manifold(real, fake, k, *, rank_shift=1, swap=False, density_scale=1.0,
+              coverage_is_recall=False):
+    def radii(points):
+        return torch.cdist(points, points).kthvalue(k + rank_shift, dim=1).values
+
+    in_real = torch.cdist(fake, real) <= radii(real)
+    in_fake = torch.cdist(real, fake) <= radii(fake)
+    precision, recall = in_real.any(1).double().mean(), in_fake.any(1).double().mean()
+    density = in_real.double().sum() / (k * len(fake)) * density_scale
+    coverage = recall if coverage_is_recall else in_real.any(0).double().mean()
+    if swap:
+        precision, recall = recall, precision
+    return precision, recall, density, coverage
+
+
+def test_manifold_metrics_agree_with_gmlib_and_name_the_usual_mistakes():
+    def with_gmlib(real, fake, k):
+        return (*precision_recall(real, fake, k=k), *density_coverage(real, fake, k=k))
+
+    assert _verdict("12.1", with_gmlib).passed
+    assert _verdict("12.1", _manifold).passed
+    for options, hint in [({"rank_shift": 0}, "its own nearest neighbour"),
+                          ({"swap": True}, "swapped"),
+                          ({"density_scale": 3.0}, "k M, not M"),
+                          ({"coverage_is_recall": True}, "that is recall")]:
+        verdict = _verdict("12.1", lambda r, f, k, o=options: _manifold(r, f, k, **o))
+        assert verdict.status == "incorrect" and hint in verdict.message, (options, verdict)
+    verdict = _verdict("12.1", lambda r, f, k: 0.5)
+    assert verdict.status == "incorrect" and "return a tuple" in verdict.message
 
 
 def _sqrtm(m):

@@ -2,6 +2,8 @@
 
 import math
 
+import torch
+
 from gmlib.exercises import check
 
 
@@ -35,3 +37,26 @@ def test_gaussian_typical():
                          (lambda d: 3.0, "tuple")]:
         verdict = _verdict("15.2", answer)
         assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _typicality(train, val, m, alpha, *, one_sided=False, per_input=False, val_entropy=False):
+    entropy = float((val if val_entropy else train).mean())
+    gen = torch.Generator().manual_seed(0)
+    if per_input:
+        deviations = val - entropy
+    else:
+        deviations = val[torch.randint(len(val), (4000, m), generator=gen)].mean(1) - entropy
+    statistic = deviations if one_sided else deviations.abs()
+    return entropy, float(torch.quantile(statistic, 1 - alpha))
+
+
+def test_typicality_test_and_its_usual_mistakes():
+    verdict = _verdict("15.3", _typicality)
+    assert verdict.passed and "too *likely*" not in verdict.message
+    for options, hint in [({"one_sided": True}, "two-sided"),
+                          ({"per_input": True}, "threshold for single inputs"),
+                          ({"val_entropy": True}, "estimate H on the training NLLs")]:
+        verdict = _verdict("15.3", lambda t, v, m, a, o=options: _typicality(t, v, m, a, **o))
+        assert verdict.status == "incorrect" and hint in verdict.message, (options, verdict)
+    verdict = _verdict("15.3", lambda t, v, m, a: 1.0)
+    assert verdict.status == "incorrect" and "(entropy, threshold)" in verdict.message

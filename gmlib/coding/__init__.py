@@ -5,7 +5,8 @@
 * `compress`: `compress(model, x)` and `decompress(model, data)` for autoregressive and
   per-pixel models.
 * `ans`: an asymmetric-numeral-systems stack (last in, first out).
-* `bitsback`: bits-back coding with a Bernoulli mixture on that stack.
+* `bitsback`: bits-back coding on that stack, with a Bernoulli mixture (exact posterior)
+  or a VAE (BB-ANS, its latent discretised into buckets of equal prior mass).
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ Invariants (checked where cheap):
 * the encoder and the decoder must see the same tables in the same order.
 
 The message costs at most sum(-log2 f_s / total) + 2 bits, plus the padding to a whole byte
-and a rounding loss below 2^-14 bits per symbol.
+and a rounding loss of at most total / 2^30 of the interval per symbol (under 2^-14 / ln 2
+bits for 16-bit tables).
 
 References:
     Witten, Neal & Cleary 1987, Arithmetic coding for data compression,

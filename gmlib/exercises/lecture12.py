@@ -5,31 +5,92 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import Tensor
 
-from gmlib.exercises.answers import expect_tensor
+from gmlib.exercises.answers import expect_tensor, expect_tuple
 from gmlib.exercises.core import Incorrect, exercise
 
 
-@exercise("12.1", "Bits per dimension")
-def _bits_per_dim(answer: object) -> str:
-    for nll, d in ((80.74, 64), (1.0, 1), (2000.0, 784)):
-        want = nll / (d * math.log(2))
-        got = answer(nll, d)
-        try:
-            value = float(got)
-        except (TypeError, ValueError) as error:
-            raise Incorrect(f"return a number; got {type(got).__name__}") from error
-        if math.isclose(value, want, rel_tol=1e-9):
+def _reference_manifold_metrics(real: Tensor, fake: Tensor, k: int, *,
+                                self_as_neighbour: bool = False) -> tuple[float, ...]:
+    """Improved precision/recall (Kynkaanniemi et al. 2019) and density/coverage (Naeem et
+    al. 2020); `self_as_neighbour` reproduces the off-by-one that counts a point as its own
+    nearest neighbour."""
+    rank = k if self_as_neighbour else k + 1  # kthvalue counts the zero self-distance
+
+    def radii(points: Tensor) -> Tensor:
+        return torch.cdist(points, points).kthvalue(rank, dim=1).values
+
+    real_radii, fake_radii = radii(real), radii(fake)
+    fake_in_real = torch.cdist(fake, real) <= real_radii  # (M, N)
+    real_in_fake = torch.cdist(real, fake) <= fake_radii  # (N, M)
+    precision = fake_in_real.any(1).double().mean()
+    recall = real_in_fake.any(1).double().mean()
+    density = fake_in_real.double().sum() / (k * len(fake))
+    coverage = fake_in_real.any(0).double().mean()
+    return float(precision), float(recall), float(density), float(coverage)
+
+
+_NAMES = ("precision", "recall", "density", "coverage")
+
+
+def _manifold_case() -> tuple[Tensor, Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(120, 3, generator=gen, dtype=torch.float64)
+    core = 0.7 * torch.randn(80, 3, generator=gen, dtype=torch.float64) + 0.5
+    directions = torch.randn(5, 3, generator=gen, dtype=torch.float64)
+    strays = 3 * directions / directions.norm(dim=1, keepdim=True)
+    return real, torch.cat([core, strays])  # a crowded, shifted model and 5 strays
+
+
+@exercise("12.1", "Precision, recall, density and coverage")
+def _manifold_metrics(answer: object) -> str:
+    real, fake = _manifold_case()
+    k = 3
+    got = expect_tuple(answer(real.clone(), fake.clone(), k), _NAMES)
+    try:
+        values = tuple(float(v) for v in got)
+    except (TypeError, ValueError) as error:
+        raise Incorrect("return four numbers (floats or 0-d tensors)") from error
+    want = _reference_manifold_metrics(real, fake, k)
+    if all(math.isclose(a, b, abs_tol=1e-9) for a, b in zip(values, want, strict=True)):
+        outliers = _reference_manifold_metrics(real, fake[:80], k)  # without the strays
+        return (f"precision {want[0]:.3f}, recall {want[1]:.3f}, density {want[2]:.3f}, "
+                f"coverage {want[3]:.3f}. Drop the 5 stray samples and recall falls to "
+                f"{outliers[1]:.3f}, while coverage moves only to {outliers[3]:.3f}: the "
+                "strays' own large balls bought recall; coverage uses the real balls only.")
+    off_by_one = _reference_manifold_metrics(real, fake, k, self_as_neighbour=True)
+    if all(math.isclose(a, b, abs_tol=1e-9) for a, b in zip(values, off_by_one, strict=True)):
+        raise Incorrect("each point is its own nearest neighbour at distance 0: the radius "
+                        "is the distance to the (k+1)-th smallest entry of its row")
+    if math.isclose(values[0], want[1], abs_tol=1e-9) and math.isclose(
+            values[1], want[0], abs_tol=1e-9):
+        raise Incorrect("precision and recall are swapped: precision asks whether each "
+                        "generated point lies in a real ball")
+    for name, value, right in zip(_NAMES, values, want, strict=True):
+        if math.isclose(value, right, abs_tol=1e-9):
             continue
-        if math.isclose(value, nll / d, rel_tol=1e-9):
-            raise Incorrect("that is nats per dimension: divide by ln 2 as well")
-        if math.isclose(value, nll / math.log(2), rel_tol=1e-9) and d > 1:
-            raise Incorrect("that is bits per image: divide by the number of dimensions")
-        if math.isclose(value, nll * math.log(2) / d, rel_tol=1e-9):
-            raise Incorrect("one bit is ln 2 nats, so bits = nats / ln 2, not nats * ln 2")
-        raise Incorrect("bits per dimension = NLL in nats / (D ln 2)")
-    return ("bits/dim = nats / (D ln 2): the PixelCNN's 80.74 nats per digit are 1.820 bits "
-            "per pixel, the size of its compressed file per pixel.")
+        if name == "density" and math.isclose(value, right * k, abs_tol=1e-9):
+            raise Incorrect("divide the count of (sample, real ball) pairs by k M, not M: "
+                            "a sample at a real point sits in about k real balls")
+        if name == "coverage" and math.isclose(value, want[1], abs_tol=1e-9):
+            raise Incorrect("that is recall: coverage asks whether each *real* ball holds a "
+                            "generated point, using only the real points' radii")
+        if name == "density" and math.isclose(value, want[0], abs_tol=1e-9):
+            raise Incorrect("that is precision: density counts how many real balls hold each "
+                            "sample, not whether one does")
+        raise Incorrect(f"{name} is {value:.4f}, expected {right:.4f}; "
+                        + _HINTS[name])
+    raise Incorrect("return (precision, recall, density, coverage) in that order")
+
+
+_HINTS = {
+    "precision": "the share of generated points within the k-NN radius of some real point",
+    "recall": "the share of real points within the k-NN radius of some generated point "
+              "(radii of the generated set)",
+    "density": "sum over generated points of the number of real balls holding them, / (k M)",
+    "coverage": "the share of real points whose own k-NN ball holds a generated point",
+}
 
 
 @exercise("12.2", "The Frechet distance of two Gaussians")

@@ -12,8 +12,9 @@ FLIF on images) and score
 the log-likelihood ratio between a generic "universal" model, which assigns 2^-L(x), and
 the trained one: bits the trained model needs *beyond* what any image of that complexity
 costs. `complexity_bits` measures L(x) image by image with the general-purpose compressors
-of lecture 14 (zlib, bz2, lzma); each adds a constant header, which shifts every score
-alike and leaves rankings and AUCs unchanged.
+of lecture 14 (zlib, bz2, lzma); a constant header shifts every score alike and leaves
+rankings and AUCs unchanged, so lzma writes its raw stream (the .xz container would pad each
+file to a multiple of 4 bytes).
 
 References:
     Serra et al. 2020, Input complexity and out-of-distribution detection with
@@ -38,9 +39,11 @@ __all__ = ["COMPRESSORS", "complexity_bits", "complexity_scores"]
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "zlib": lambda data: zlib.compress(data, 9),
     "bz2": lambda data: bz2.compress(data, 9),
-    # preset 0: a higher preset only buys a larger dictionary and a longer search, which a
-    # file of a few dozen bytes cannot use, at 200 times the time (lecture 14's xz -9e)
-    "lzma": lambda data: lzma.compress(data, preset=0),
+    # the raw LZMA2 stream: the .xz container pads every file to 4 bytes, which would
+    # turn byte differences into ties; preset 0 keeps one call fast (lecture 14's xz -9e
+    # takes 200 times as long and shortens some of these files by a few bytes)
+    "lzma": lambda data: lzma.compress(data, format=lzma.FORMAT_RAW,
+                                       filters=[{"id": lzma.FILTER_LZMA2, "preset": 0}]),
 }
 
 
