@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gmlib.data import digits
+from gmlib.data import DIGITS_LEVELS, digits
 from gmlib.independent import IndependentCategorical
 from gmlib.metrics.classifier import DigitClassifier, digit_classifier
 from gmlib.metrics.sample_quality import SampleQuality, sample_quality
@@ -33,7 +33,7 @@ __all__ = ["NOISE_AMPLITUDE", "SANITY_ROWS", "metric_sanity_table", "sanity_samp
 SANITY_ROWS = ("held-out real", "noisy real", "independent pixels", "uniform noise")
 NOISE_AMPLITUDE = 3
 N_SAMPLES = 1000
-LEVELS = 17
+LEVELS = DIGITS_LEVELS
 
 
 def sanity_samples(seed: int) -> dict[str, Tensor]:
