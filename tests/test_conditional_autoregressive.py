@@ -101,6 +101,34 @@ def test_complete_edge_cases_and_errors():
         model.complete(x + 0.5, 3)
 
 
+def test_inpaint_with_a_prefix_mask_is_complete_and_keeps_the_kept_values():
+    model = _randomise(ConditionalPixelCNN((1, 4, 4), 3, cond_channels=1, channels=8,
+                                           n_layers=2))
+    x = torch.randint(3, (6, 1, 4, 4)).double()
+    y = _condition(6, 1, shape=(4, 4))
+    prefix = torch.zeros(1, 4, 4)
+    prefix.view(-1)[:7] = 1
+    completed = model.complete(x, 7, c=y, generator=torch.Generator().manual_seed(3))
+    inpainted = model.inpaint(x, prefix, c=y, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(inpainted, completed)  # the same uniforms give the same draws
+    hole = torch.ones(6, 1, 4, 4)
+    hole[:, :, 1:3, 1:3] = 0
+    hole[0] = 1  # the first example keeps everything
+    out = model.inpaint(x, hole, c=y)
+    assert torch.equal(out * hole, x * hole) and torch.equal(out[0], x[0])
+    assert out.max() <= 2 and torch.equal(out, out.round())
+
+
+def test_inpaint_errors():
+    model = PixelCNN((1, 4, 4), 3, channels=8, n_layers=1).eval()
+    x = torch.randint(3, (5, 1, 4, 4)).float()
+    with pytest.raises(ValueError, match=r"mask must be a 0/1 tensor of shape \(5, 1, 4, 4\)"):
+        model.inpaint(x, torch.ones(4, 4))
+    with pytest.raises(ValueError, match="only 0"):
+        model.inpaint(x, torch.full((1, 4, 4), 0.5))
+    assert torch.equal(model.inpaint(x, torch.ones(1, 4, 4)), x)
+
+
 def test_trains_on_pairs_and_uses_the_condition(device):
     """Conditioned on a blurred copy of the image itself, the model beats the same network
     without the information by a wide margin after a few epochs."""

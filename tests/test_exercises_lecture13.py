@@ -50,3 +50,42 @@ def test_replace_observed():
     ]:
         verdict = _verdict("13.3", answer)
         assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _cem_reference(step, reward, s, mean, population=100, elites=10, iterations=3,
+                   generator=None, *, largest=True, clip=True):
+    b, horizon = mean.shape[:2]
+    mean, std = mean[:, None], torch.full((b, 1, horizon, 2), 0.6)
+    for _ in range(iterations):
+        actions = mean + std * torch.randn(b, population, horizon, 2, generator=generator)
+        actions = actions.clamp(-1, 1) if clip else actions
+        state, total = s.repeat_interleave(population, 0), torch.zeros(b * population)
+        for k in range(horizon):
+            state = step(state, actions[:, :, k].reshape(-1, 2), generator)
+            total = total + reward(state)
+        best = total.view(b, population).topk(elites, dim=1, largest=largest).indices
+        chosen = actions[torch.arange(b)[:, None], best]
+        mean = chosen.mean(1, keepdim=True)
+        std = chosen.std(1, keepdim=True, unbiased=False) + 1e-3
+    return mean[:, 0]
+
+
+def test_cem_plan():
+    assert _verdict("13.5", _cem_reference).passed
+
+    def worst(*args, **kwargs):
+        return _cem_reference(*args, **kwargs, largest=False)
+
+    def first_only(*args, **kwargs):
+        return _cem_reference(*args, **kwargs)[:, 0]
+
+    def unclipped(*args, **kwargs):
+        return 3 * _cem_reference(*args, **kwargs)
+
+    def cold_start(step, reward, s, mean, **kwargs):  # ignores the warm start
+        return _cem_reference(step, reward, s, torch.zeros_like(mean), **kwargs)
+
+    for answer, hint in [(worst, "largest"), (first_only, "whole refined mean plan"),
+                         (unclipped, "clip"), (cold_start, "given mean plan")]:
+        verdict = _verdict("13.5", answer)
+        assert verdict.status == "incorrect" and hint in verdict.message, verdict.message

@@ -81,10 +81,27 @@ def test_a_diverging_loss_is_reported_with_its_step():
     ({"lr": -1.0}, ValueError, "lr must be a positive number"),
     ({"patience": 2}, ValueError, "patience .early stopping. needs val_data"),
     ({"batch_size": 0}, ValueError, "batch_size must be a positive int"),
+    ({"lr_schedule": "linear"}, ValueError, "lr_schedule must be one of"),
 ])
 def test_fit_argument_errors(kwargs, error, message):
     with pytest.raises(error, match=message):
         fit(DiagonalGaussian(2), _data(), **kwargs)
+
+
+def test_cosine_schedule_decays_the_learning_rate_to_zero_over_the_planned_steps(seed):
+    optimisers: list[torch.optim.Optimizer] = []
+
+    def adam(params):
+        optimisers.append(torch.optim.Adam(params, lr=0.1))
+        return optimisers[-1]
+
+    history = fit(DiagonalGaussian(2), _data(), epochs=3, batch_size=100, optimizer=adam,
+                  lr_schedule="cosine", device="cpu", seed=0)
+    assert history.steps_run == 3 * math.ceil(len(_data()) / 100)
+    assert optimisers[0].param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    fit(DiagonalGaussian(2), _data(), epochs=4, max_steps=2, batch_size=100, optimizer=adam,
+        lr_schedule="cosine", device="cpu")
+    assert optimisers[1].param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_fit_needs_a_loss_and_parameters():

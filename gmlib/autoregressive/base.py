@@ -191,6 +191,44 @@ class AutoregressiveModel(DensityModel):
             flat = self._fill(flat, uniforms.to(self.device), order, n_known)
         return flat.reshape(batch, *self.event_shape)
 
+    def inpaint(self, x: Tensor, mask: Tensor, *,
+                generator: torch.Generator | None = None) -> Tensor:
+        """Keep the variables where `mask` is 1 and sample the others in `self.order`, each
+        from its conditional given every variable before it (kept or already drawn).
+
+        For a mask that keeps a prefix of the order this is `complete` (the same draws from
+        the same generator), and exact. For other masks the kept variables *after* a missing
+        one are not conditioned on, so it is exact only for a model that sees the kept
+        values in its condition (a `ConditionalPixelCNN` trained with the mask as a control
+        signal) and an approximation otherwise. Only missing variables cost a network pass.
+
+        Shapes:
+            x: (B, *event_shape) with valid values where kept; mask: 0/1, (B, *event_shape)
+            or (*event_shape) -> (B, *event_shape)
+        """
+        x = self.validate_input(x)
+        batch = x.shape[0]
+        if not isinstance(mask, Tensor) or mask.shape not in (x.shape, x.shape[1:]):
+            raise ValueError(f"mask must be a 0/1 tensor of shape {tuple(x.shape)} or "
+                             f"{tuple(x.shape[1:])}; got "
+                             f"{tuple(mask.shape) if isinstance(mask, Tensor) else mask!r}")
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError("mask must hold only 0 (sample) and 1 (keep)")
+        keep = mask.expand_as(x).reshape(batch, self.n_dims).to(self.device).bool()
+        flat = x.reshape(batch, self.n_dims).to(self.device, self.dtype).clone()
+        flat[~keep] = 0  # the missing values are never read; zero them anyway
+        uniforms = torch.rand(self.n_dims, batch, generator=generator, dtype=torch.float64)
+        uniforms = uniforms.to(self.device)
+        with torch.no_grad():
+            for r, i in enumerate(self.order.tolist()):
+                missing = ~keep[:, i]
+                if not bool(missing.any()):
+                    continue
+                logits = self.conditional_logits(self.encode(flat))[:, i]
+                drawn = draw_categorical(logits, uniforms[r])
+                flat[:, i] = torch.where(missing, drawn.to(flat.dtype), flat[:, i])
+        return flat.reshape(batch, *self.event_shape)
+
     def _sample_naive(self, uniforms: Tensor, order: Tensor | None = None) -> Tensor:
         """D full network passes; pass r fills variable order[r].
 

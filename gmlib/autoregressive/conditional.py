@@ -97,3 +97,10 @@ class ConditionalPixelCNN(PixelCNN):
         """`AutoregressiveModel.complete` given the condition y."""
         with self._conditioned(c, x.shape[0]):
             return super().complete(x, n_known, generator=generator)
+
+    def inpaint(self, x: Tensor, mask: Tensor, *, c: Tensor | None = None,
+                generator: torch.Generator | None = None) -> Tensor:
+        """`AutoregressiveModel.inpaint` given the condition y (which should carry the
+        kept values and the mask, so the kept values after a missing one are seen)."""
+        with self._conditioned(c, x.shape[0]):
+            return super().inpaint(x, mask, generator=generator)

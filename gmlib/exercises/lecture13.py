@@ -72,3 +72,48 @@ def _replace(answer: object) -> str:
         raise Incorrect("the mask is 1 where the pixel is observed: take the forward sample "
                         "there")
     raise Incorrect("mask * (sqrt(a) x0 + sqrt(1 - a) noise) + (1 - mask) * x_prev")
+
+
+def _point_mass(s: torch.Tensor, a: torch.Tensor, generator: object = None) -> torch.Tensor:
+    return s + 0.15 * a.clamp(-1, 1)
+
+
+@exercise("13.5", "A planner with the cross-entropy method")
+def _cem(answer: object) -> str:
+    from gmlib.planning import SwampCrossing
+
+    world = SwampCrossing()
+    start = world.start_states(4)
+    plan = answer(_point_mass, world.reward, start, torch.zeros(4, 10, 2), population=64,
+                  elites=8, iterations=3, generator=_gen())
+    if isinstance(plan, torch.Tensor) and plan.shape == (4, 2):
+        raise Incorrect("return the whole refined mean plan, (B, H, 2): the caller executes "
+                        "its first action and shifts the rest to start the next step's search")
+    plan = expect_tensor(plan, (4, 10, 2), "(B, H, 2)")
+    if bool((plan.abs() > 1 + 1e-6).any()):
+        raise Incorrect("actions must lie in [-1, 1]: clip the candidates before rolling "
+                        "them out (then the elites' mean stays inside)")
+    if float(plan[:, 0, 0].mean()) < -0.3:
+        raise Incorrect("the plan walks away from the goal: keep the candidates with the "
+                        "*largest* summed reward (topk, not the smallest)")
+    if float(plan[:, 0, 0].mean()) < 0.6:
+        raise Incorrect("on a free plane the first action should point at the goal (about "
+                        "(1, 0)); check that the elites are refitted in every iteration and "
+                        "that each candidate's reward is summed along its own rollout")
+    # model-predictive control in the swamp: act, shift the plan, plan again
+    gen, state, plan = _gen(1), start, torch.zeros(4, 15, 2)
+    for _ in range(25):
+        plan = answer(world.step, world.reward, state, plan, population=100, elites=10,
+                      iterations=3, generator=gen)
+        state = world.step(state, plan[:, 0], gen)
+        plan = torch.cat([plan[:, 1:], torch.zeros(4, 1, 2)], 1)
+    final = float((state - torch.tensor(world.goal)).norm(dim=1).mean())
+    if final > 0.3:  # planners that wade through the swamp end about 1 from the goal
+        raise Incorrect(f"in the swamp the agents end {final:.2f} from the goal on average "
+                        "(they waded in instead of walking round): start the search from the "
+                        "given mean plan, roll the candidates out with step() from each "
+                        "state in s (repeat_interleave keeps each state's candidates "
+                        "together) and sum the reward over the whole horizon")
+    return ("the planner walks round the swamp: CEM concentrates its Gaussian on the action "
+            "sequences the dynamics say reach the goal fastest, the shifted plan carries "
+            "that search from one step to the next, and re-planning corrects for the noise.")

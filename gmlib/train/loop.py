@@ -117,6 +117,25 @@ def progress_enabled(progress: bool) -> bool:
     return progress and os.environ.get("GMLIB_PROGRESS", "1") != "0"
 
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def _scheduler(opt: torch.optim.Optimizer, kind: str, planned: int, max_steps: int | None
+               ) -> torch.optim.lr_scheduler.LRScheduler | None:
+    if kind == "constant":
+        return None
+    total = max(1, planned if max_steps is None else min(planned, max_steps))
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+
+
+def _batches(loader: DataLoader) -> int:
+    try:
+        return len(loader)
+    except TypeError:  # an iterable dataset of unknown length: plan one batch per epoch
+        return 1
+
+
 def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
         epochs: int = 10, max_steps: int | None = None, lr: float = 1e-3,
         batch_size: int = 128, weight_decay: float = 0.0, grad_clip: float | None = None,
@@ -124,7 +143,7 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
         patience: int | None = None, min_delta: float = 0.0,
         device: str | torch.device = "auto", seed: int | None = None, progress: bool = True,
         callback: Callable[[int, nn.Module, History], None] | None = None,
-        shuffle: bool = True, amp: bool = False) -> History:
+        shuffle: bool = True, amp: bool = False, lr_schedule: str = "constant") -> History:
     """Train `model` by minimising the mean of `model.loss(x)` with mini-batch Adam.
 
     Args:
@@ -149,6 +168,9 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
         shuffle: draw the training batches in a new random order every epoch.
         amp: mixed precision (float16 with loss scaling on CUDA, bfloat16 on CPU): faster on
             GPUs with tensor cores; the validation loss is still computed in float32.
+        lr_schedule: "constant", or "cosine": the learning rate decays from `lr` to 0 over
+            the planned steps (epochs x batches, or max_steps if fewer), half a cosine
+            (Loshchilov & Hutter 2017); small models reach a lower loss in the same steps.
 
     Under `torchrun` (see `gmlib.train.distributed`) the model is wrapped in PyTorch's
     DistributedDataParallel, every process trains on its shard of each global batch, and the
@@ -172,6 +194,8 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
         raise ValueError(f"lr must be a positive number; got {lr!r}")
     if not callable(getattr(model, "loss", None)):
         raise TypeError(f"{type(model).__name__} has no loss(x) method to minimise")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {lr_schedule!r}")
 
     if seed is not None:
         seed_everything(seed)
@@ -184,6 +208,7 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
     opt = (optimizer(params) if optimizer is not None
            else torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay))
     train_loader = _loader(train_data, batch_size, shuffle, seed, train=True)
+    scheduler = _scheduler(opt, lr_schedule, epochs * _batches(train_loader), max_steps)
     val_loader = None if val_data is None else _loader(val_data, 512, False, None, train=False)
     # model.loss as a module; under torchrun, DDP averages its gradients over the processes
     name = type(model).__name__
@@ -218,6 +243,8 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
                 nn.utils.clip_grad_norm_(params, grad_clip)
             scaler.step(opt)
             scaler.update()
+            if scheduler is not None:
+                scheduler.step()
             value, n = ddp.reduce_sums(loss.item() * n, n, device=device)
             value /= n
             history.step_loss.append(value)
