@@ -49,3 +49,26 @@ def test_log_partition():
     ]:
         verdict = _verdict("10.3", answer)
         assert verdict.status == "incorrect" and hint in verdict.message
+
+
+def _annealed_reference(score, x, sigmas, n_steps_each, step_lr, generator, *,
+                        steps_scale=True, noise_scale=1.0, reverse=False):
+    levels = list(reversed(sigmas)) if reverse else list(sigmas)
+    for sigma in levels:
+        step = step_lr * (sigma / sigmas[-1]) ** 2 if steps_scale else step_lr
+        for _ in range(n_steps_each):
+            z = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+            x = x + step / 2 * score(x, sigma) + noise_scale * math.sqrt(step) * z
+    return x
+
+
+def test_annealed_langevin():
+    assert _verdict("10.6", _annealed_reference).passed
+    for kwargs, hint in [({"steps_scale": False}, "did not move between the modes"),
+                         ({"noise_scale": math.sqrt(2)}, "more noise"),
+                         ({"reverse": True}, "anneal from the largest")]:
+        def answer(*args, kwargs=kwargs):
+            return _annealed_reference(*args, **kwargs)
+
+        verdict = _verdict("10.6", answer)
+        assert verdict.status == "incorrect" and hint in verdict.message, verdict.message

@@ -209,7 +209,8 @@ def dps_sample(model: GaussianDiffusion, operator: LinearMeasurement, y: Tensor,
     """Posterior samples by diffusion posterior sampling (Chung et al. 2023), on grey levels.
 
     After each ancestral step, x_{t'} -= step_size * grad_{x_t} ||y - A(x0_hat(x_t))||_2
-    (in [-1, 1] units; Chung et al.'s zeta_t = step_size / ||y - A x0_hat||). A larger step
+    (in [-1, 1] units). Chung et al. step by zeta' / ||r|| * grad ||r||^2 = 2 zeta' grad ||r||
+    with r = y - A x0_hat, so step_size = 2 zeta'. A larger step
     follows y more closely at the risk of leaving the model's data manifold.
 
     Args:

@@ -99,3 +99,53 @@ def _log_partition(answer: object) -> str:
     if abs(got - float(torch.logsumexp(log_values, 0))) < 1e-8:
         raise Incorrect("each grid point stands for a cell: add log(cell area)")
     raise Incorrect("Z is the sum over cells of exp(log p~) times the cell's area")
+
+
+# 10.6: a 1-D mixture 0.8 N(-4, 0.5^2) + 0.2 N(4, 0.5^2), whose blurred scores are exact
+_WEIGHTS, _MEANS, _VAR = (0.8, 0.2), (-4.0, 4.0), 0.25
+
+
+def _mixture_score(x: Tensor, sigma: float) -> Tensor:
+    """The score of the mixture blurred by N(0, sigma^2): each component's variance grows."""
+    var = _VAR + sigma ** 2
+    logs = torch.stack([math.log(w) - (x - m) ** 2 / (2 * var)
+                        for w, m in zip(_WEIGHTS, _MEANS, strict=True)])
+    resp = torch.softmax(logs, 0)
+    return sum(r * -(x - m) / var for r, m in zip(resp, _MEANS, strict=True))
+
+
+@exercise("10.6", "Annealed Langevin dynamics")
+def _annealed(answer: object) -> str:
+    # the largest sigma is about the distance between the modes (Song & Ermon 2020)
+    sigmas = torch.logspace(math.log10(12.0), math.log10(0.05), 20).tolist()
+    start = torch.rand(3000, 1, generator=_gen(), dtype=F64) * 16 - 8
+    got = expect_tensor(answer(_mixture_score, start.clone(), sigmas, 50, 0.002, _gen(1)),
+                        (3000, 1), "like x, (n, 1)")
+    if not bool(torch.isfinite(got).all()):
+        raise Incorrect("the samples diverged: the step at level i is step_lr * sigma_i^2 / "
+                        "sigma_L^2 with sigma_L the *smallest* level (and drift step / 2)")
+    right = float((got > 0).double().mean())
+    spread = float(torch.cat([got[got > 0] - 4, got[got <= 0] + 4]).std())
+    if spread > 1.5:
+        raise Incorrect(f"the samples spread {spread:.1f} around their modes (the data: 0.5): "
+                        "anneal from the largest sigma down to the smallest, and score each "
+                        "level with its own sigma, so the chain ends on the sharp density")
+    if abs(right - 0.5) < 0.1:  # still near the uniform start's half and half
+        raise Incorrect(f"{100 * right:.0f}% of the samples sit in the right mode, which "
+                        "holds 20% of the mass: the chain did not move between the modes. "
+                        "Start at the largest sigma, where the blurred density is one smooth "
+                        "bump, and scale the step with sigma_i^2 so the large-noise levels "
+                        "take large steps")
+    if spread > 0.62:
+        raise Incorrect(f"the modes are {spread:.2f} wide, not 0.5: with the drift "
+                        "(step / 2) score(x) the noise is sqrt(step) z; more noise samples a "
+                        "flatter density")
+    if abs(right - 0.2) > 0.05:
+        raise Incorrect(f"{100 * right:.0f}% of the samples sit in the right mode, which "
+                        "holds 20% of the mass: the chain did not settle the weights. "
+                        "Start at the largest sigma, where the blurred density is one smooth "
+                        "bump, and scale the step with sigma_i^2 so the large-noise levels "
+                        "take large steps")
+    return (f"mode shares {100 * (1 - right):.0f}% / {100 * right:.0f}% (the weights: 80 / 20) "
+            f"and mode width {spread:.2f} (0.5): at large sigma the chain moves between the "
+            "modes and settles their weights, at small sigma it sharpens inside each.")

@@ -71,3 +71,66 @@ def _rans(answer: object) -> str:
     return ("push multiplies the state by about M / f_s, adding -log2(f_s / M) bits "
             f"({growth:.0f} bits for a symbol of frequency 1 out of 16), and pop undoes it "
             "exactly, last in first out.")
+
+
+def _tables(n: int, levels: int = 17, precision: int = 16) -> list[list[int]]:
+    """`n` random integer CDF tables over `levels` symbols with total 2^precision, every
+    frequency at least 1, some of them very skewed."""
+    gen = torch.Generator().manual_seed(0)
+    tables = []
+    for k in range(n):
+        logits = torch.randn(levels, generator=gen, dtype=torch.float64) * (1 + k % 4)
+        probs = torch.softmax(logits, 0)
+        freqs = (probs * (2 ** precision - levels)).floor().long() + 1
+        freqs[int(freqs.argmax())] += 2 ** precision - int(freqs.sum())
+        tables.append([0, *torch.cumsum(freqs, 0).tolist()])
+    return tables
+
+
+@exercise("14.6", "A streaming rANS coder")
+def _streaming_rans(answer: object) -> str:
+    encode, decode = expect_tuple(answer, ("encode", "decode"))
+    tables = _tables(600)
+    gen = torch.Generator().manual_seed(1)
+    symbols = []
+    for cdf in tables:  # draw each symbol from its own table
+        u = int(torch.randint(cdf[-1], (1,), generator=gen))
+        symbols.append(next(s for s in range(len(cdf) - 1) if cdf[s] <= u < cdf[s + 1]))
+    words = encode(list(symbols), tables)
+    if not isinstance(words, list | tuple) or not all(isinstance(w, int) for w in words):
+        raise Incorrect("encode should return the message as a list of Python ints, each a "
+                        "32-bit word")
+    if any(not 0 <= w < 2 ** 32 for w in words):
+        raise Incorrect("every word must fit in 32 bits: whenever a push would take the state "
+                        "past 2^64, first move its low 32 bits to the message (state >>= 32)")
+    # one table for every position first: then a coder that forgets the stack's order
+    # returns the symbols reversed
+    same = [tables[0]] * 50
+    if list(decode(list(encode(symbols[:50], same)), same)) == symbols[:50][::-1] != (
+            symbols[:50]):
+        raise Incorrect("the symbols come back reversed: ANS is a stack, so push them in "
+                        "reverse order (last symbol first) and the decoder pops them in order")
+    decoded = decode(list(words), tables)
+    decoded = list(decoded)
+    if decoded != symbols:
+        if len(decoded) == len(symbols):
+            wrong = next(i for i, (a, b) in enumerate(zip(decoded, symbols, strict=True))
+                         if a != b)
+            where = f" (first wrong symbol at position {wrong})"
+        else:
+            where = f" ({len(decoded)} symbols back, {len(symbols)} sent)"
+        raise Incorrect("the round trip is not exact" + where + ": the decoder must "
+            "pop with the same table the encoder pushed with, and read words back in the "
+            "opposite order to the one they were written in")
+    information = sum(-math.log2((cdf[s + 1] - cdf[s]) / cdf[-1])
+                      for s, cdf in zip(symbols, tables, strict=True))
+    bits = 32 * len(words)
+    if bits > information + 96:
+        raise Incorrect(f"the message has {bits} bits for {information:.0f} bits of "
+                        "information: push each symbol with its own table's frequency f (it "
+                        "costs -log2(f / M) bits), move words out only when the state would "
+                        "overflow (while state >= 2^48 f), and flush the final state as two "
+                        "words")
+    return (f"{bits} bits for {information:.1f} bits of information: rANS with 32-bit "
+            "renormalisation costs the information plus the final state's 64 bits, and "
+            "decodes exactly in the opposite order.")
