@@ -340,11 +340,7 @@ class GaussianDiffusion(GenerativeModel):
         sequence = self.timestep_sequence(steps)
         for i, step in enumerate(sequence):
             t = torch.full((n,), step, dtype=torch.long, device=device)
-            eps, x0 = self.predict(x, t, labels, guidance=guidance)
-            a = self.schedule.gather("alphas_cumprod", t, x)
-            if self.n_levels is not None:  # keep x0_hat in the data's range (Ho et al. 2020)
-                x0 = x0.clamp(-1, 1)
-                eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
+            eps, x0, a = self.sampling_prediction(x, t, labels, guidance=guidance)
             yield DiffusionStep(step, x, x0)
             following = sequence[i + 1] if i + 1 < len(sequence) else 0
             if following == 0:
@@ -354,13 +350,34 @@ class GaussianDiffusion(GenerativeModel):
             if ddim:
                 a_next = self.schedule.gather(
                     "alphas_cumprod", torch.full_like(t, following), x)
-                sigma = eta * ((1 - a_next) / (1 - a) * (1 - a / a_next)).sqrt()
-                x = (a_next.sqrt() * x0 + (1 - a_next - sigma ** 2).clamp_min(0).sqrt() * eps
-                     + sigma * noise)
+                x = self.ddim_update(x0, eps, a, a_next, eta, noise)
             else:
                 mean, _ = self.q_posterior(x0, x, t)
                 x = mean + self._reverse_variance(t, x).sqrt() * noise
         yield DiffusionStep(0, x, x)
+
+    def sampling_prediction(self, x: Tensor, t: Tensor, c: Tensor | int | None = None, *,
+                            guidance: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
+        """`predict` as the samplers use it: for data on levels x0_hat is clamped to the data's
+        range [-1, 1] (Ho et al. 2020) and eps_hat recomputed from it. Returns
+        (eps_hat, x0_hat, alpha_bar_t), the last broadcastable to x."""
+        eps, x0 = self.predict(x, t, c, guidance=guidance)
+        a = self.schedule.gather("alphas_cumprod", t, x)
+        if self.n_levels is not None:
+            x0 = x0.clamp(-1, 1)
+            eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
+        return eps, x0, a
+
+    @staticmethod
+    def ddim_update(x0: Tensor, eps: Tensor, a: Tensor, a_next: Tensor, eta: float,
+                    noise: Tensor) -> Tensor:
+        """One DDIM step from x_t to an earlier x_s (Song et al. 2021, eq. 12), given the
+        predictions and alpha_bar at both steps: sqrt(a_s) x0 + sqrt(1 - a_s - sigma^2) eps +
+        sigma noise, sigma = eta sqrt((1 - a_s) / (1 - a_t) (1 - a_t / a_s)); eta = 1 with
+        s = t - 1 is DDPM's step with the posterior variance."""
+        sigma = eta * ((1 - a_next) / (1 - a) * (1 - a / a_next)).sqrt()
+        return (a_next.sqrt() * x0 + (1 - a_next - sigma ** 2).clamp_min(0).sqrt() * eps
+                + sigma * noise)
 
     def _sample(self, n: int, c: Tensor | int | None = None, *, steps: int | None = None,
                 eta: float | None = None, guidance: float = 0.0,

@@ -134,18 +134,13 @@ def _reverse_step(model: GaussianDiffusion, x: Tensor, x0: Tensor, eps: Tensor, 
     """One ancestral step from x_t to x_{t'} (DDIM with eta = 1; with all T steps this is
     DDPM's step with the posterior variance)."""
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    sigma = ((1 - a_next) / (1 - a) * (1 - a / a_next)).sqrt()
-    return a_next.sqrt() * x0 + (1 - a_next - sigma ** 2).clamp_min(0).sqrt() * eps + sigma * noise
+    return model.ddim_update(x0, eps, a, a_next, 1.0, noise)
 
 
 def _denoise(model: GaussianDiffusion, x: Tensor, step: int, c: Tensor | int | None,
              guidance: float) -> tuple[Tensor, Tensor, Tensor]:
     t = torch.full((x.shape[0],), step, dtype=torch.long, device=x.device)
-    _, x0 = model.predict(x, t, c, guidance=guidance)
-    a = model.schedule.gather("alphas_cumprod", t, x)
-    if model.n_levels is not None:  # keep x0_hat in the data's range, as sample_chain does
-        x0 = x0.clamp(-1, 1)
-    return (x - a.sqrt() * x0) / (1 - a).sqrt(), x0, a
+    return model.sampling_prediction(x, t, c, guidance=guidance)
 
 
 def _alpha_bar(model: GaussianDiffusion, step: int, like: Tensor) -> Tensor:

@@ -12,12 +12,11 @@ Reference:
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
 from gmlib.base import DensityModel, Support
+from gmlib.planning.normal import normal_draw, normal_log_prob
 from gmlib.validation import check_positive_int, check_tensor
 
 __all__ = ["GaussianDynamics"]
@@ -63,14 +62,12 @@ class GaussianDynamics(DensityModel):
 
     def _log_prob(self, x: Tensor, c: Tensor | None = None) -> Tensor:  # type: ignore[override]
         mean, std = self.mean_and_std(self._check_condition(c, x.shape[0]))
-        z = (x - mean) / std
-        return (-0.5 * z ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(1)
+        return normal_log_prob(x, mean, std)
 
     def _sample(self, n: int, c: Tensor | None = None,  # type: ignore[override]
                 generator: torch.Generator | None = None) -> Tensor:
         mean, std = self.mean_and_std(self._check_condition(c, n))
-        eps = torch.randn(mean.shape, generator=generator, dtype=mean.dtype).to(mean.device)
-        return mean + std * eps
+        return normal_draw(mean, std, generator)
 
     def step(self, s: Tensor, a: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """A draw of s' ~ p(s' | s, a) for states (B, S) and actions (B, A)."""

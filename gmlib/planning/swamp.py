@@ -15,12 +15,12 @@ the truth's (the best any model can do, in expectation).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from gmlib.planning.normal import normal_draw, normal_log_prob
 from gmlib.validation import check_positive_int, check_tensor
 
 __all__ = ["SwampCrossing"]
@@ -70,15 +70,13 @@ class SwampCrossing:
     def step(self, s: Tensor, a: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """A draw of s' ~ p(s' | s, a), shape (B, 2)."""
         mean, std = self.mean_and_std(s, a)
-        eps = torch.randn(mean.shape, generator=generator, dtype=mean.dtype).to(mean.device)
-        return mean + std * eps
+        return normal_draw(mean, std, generator)
 
     def log_prob(self, s_next: Tensor, s: Tensor, a: Tensor) -> Tensor:
         """The true log p(s' | s, a) in nats, shape (B,)."""
         mean, std = self.mean_and_std(s, a)
         self.check(s_next)
-        z = (s_next - mean) / std
-        return (-0.5 * z ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(1)
+        return normal_log_prob(s_next, mean, std)
 
     def reward(self, s: Tensor) -> Tensor:
         """-||s - goal||, shape (B,) (or (..., ) for states (..., 2))."""
