@@ -4,7 +4,7 @@ figures  every captioned figure of every lecture is an image in the built HTML
 times    every lecture executed within its budget in the book build (status page table)
 executed-once  the last book build (its log, _build/book.log) executed no lecture: each came
          from the jupyter-cache that `make test` filled
-numbering  every built page shows each lecture's own number (00..15) and only that: page
+numbering  every built page shows each lecture's own number (00..17) and only that: page
          titles, the sidebar, figure captions; no Sphinx section numbers
 workflows  actionlint reports nothing on .github/workflows/*.yml (and runs shellcheck on
          their `run:` scripts where shellcheck is installed)

@@ -30,13 +30,13 @@ def test_toc_parts_follow_the_course_plan():
     assert present == sorted(present, key=plan.index)
 
 
-# One number per lecture, everywhere a reader sees one: the file's NN (00..15).
+# One number per lecture, everywhere a reader sees one: the file's NN (00..17).
 TITLE = re.compile(r"^# (\d\d)\. \S")
 LECTURE_REF = re.compile(r"\b[Ll]ectures? (\d+)(?:\s*[-–]\s*(\d+))?")
 
 
 def test_sphinx_numbers_no_chapter_so_titles_carry_the_lecture_number():
-    """Sphinx would number chapters 1..16 in reading order; the titles number them 00..15."""
+    """Sphinx would number chapters 1..18 in reading order; the titles number them 00..17."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     numbered = [part["caption"] for part in toc["parts"] if part.get("numbered")]
     assert not numbered, f"turn Sphinx numbering off (the titles carry it): {numbered}"

@@ -29,14 +29,14 @@ __all__ = ["FAMILIES", "IWAE_K", "TRACKS", "BenchContext", "BenchEntry", "Row", 
            "register", "run", "run_entry", "train_entry"]
 
 FAMILIES = ("baseline", "bayesnet", "mixture", "linear", "autoregressive", "vae", "flow", "gan",
-            "ebm", "diffusion")
+            "ebm", "diffusion", "two-stage")
 # the digits protocol in two encodings, and the 2-D ring of 8 Gaussians for mode coverage
 TRACKS = ("17-level", "binary", "ring-of-8")
 # Modules whose import registers entries; each model issue adds its own.
 ENTRY_MODULES = ("gmlib.bench.baselines", "gmlib.bench.bayesnets", "gmlib.bench.latent",
                  "gmlib.bench.autoregressive", "gmlib.bench.vae", "gmlib.bench.flows",
                  "gmlib.bench.gans", "gmlib.bench.diffusion",
-                 "gmlib.bench.ebm")
+                 "gmlib.bench.ebm", "gmlib.bench.two_stage", "gmlib.bench.masked")
 
 
 # importance samples of the bound that scores a model with only a bound (VAEs, dequantised flows)

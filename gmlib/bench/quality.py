@@ -9,6 +9,8 @@ mode coverage.
 
 from __future__ import annotations
 
+import time
+
 import torch
 from torch import Tensor, nn
 
@@ -16,8 +18,16 @@ from gmlib.bench.core import BenchContext
 from gmlib.data import digits, ring_modes
 from gmlib.metrics import SampleQuality, cluster_purity, mode_coverage, sample_quality
 
-__all__ = ["N_SAMPLES", "conditional_digit_quality", "dequantised_digit_quality",
-           "digit_quality", "infogan_quality", "ring_quality", "sample_report"]
+__all__ = [
+    "N_SAMPLES",
+    "conditional_digit_quality",
+    "dequantised_digit_quality",
+    "digit_quality",
+    "infogan_quality",
+    "ring_quality",
+    "sample_report",
+    "timed_digit_quality",
+]
 
 N_SAMPLES = 1000
 RING_STD = 0.05
@@ -38,6 +48,25 @@ def digit_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:
     of 64 pixels are reshaped to the 8 x 8 images of the test split)."""
     samples = model.sample(N_SAMPLES).reshape(-1, *ctx.test.shape[1:])
     return sample_report(samples.to(ctx.test.dtype), ctx)
+
+
+def fdd_of_samplers(model: nn.Module, ctx: BenchContext,
+                    samplers: dict[str, dict[str, object]]) -> dict[str, float]:
+    """{name: FDD of 1000 samples of `model.sample(1000, **options)`}, in the given order:
+    the same model's quality under other sampler settings (fewer steps, another solver)."""
+    return {name: sample_report(model.sample(N_SAMPLES, **options), ctx)["fdd"]
+            for name, options in samplers.items()}
+
+
+def timed_digit_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:
+    """`digit_quality`, plus `sample_seconds`: the wall-clock seconds the 1000 samples took
+    on the run's device (so two rows compare only when measured on the same machine)."""
+    start = time.perf_counter()
+    samples = model.sample(N_SAMPLES).reshape(-1, *ctx.test.shape[1:])
+    if ctx.device.type == "cuda":
+        torch.cuda.synchronize(ctx.device)
+    seconds = time.perf_counter() - start
+    return {**sample_report(samples.to(ctx.test.dtype), ctx), "sample_seconds": seconds}
 
 
 def dequantised_digit_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:

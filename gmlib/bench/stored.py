@@ -38,9 +38,12 @@ __all__ = ["MODELS_FOLDER", "STORED_ENTRIES", "StoredModel", "load_model", "load
 MODELS_FOLDER = "models"
 # the entries whose models lectures load (09: the GANs and the two VAEs that compete for
 # the best FDD, 10: the score network, 11: the guided DDPM, 14: the WaveNet it compresses
-# with); `--save-models` stores these, keeping the repository small
+# with, 16: the two-stage models and the pixel flow they are compared with, 17: masked
+# diffusion and the rectified flow); `--save-models` stores these, keeping the repository
+# small
 STORED_ENTRIES = ("dcgan", "cgan", "infogan", "vae", "vae-logistic-conv", "iwae-logistic-conv",
-                  "ncsn", "ddpm-guided", "wavenet")
+                  "ncsn", "ddpm-guided", "wavenet", "flow-matching", "vqvae-transformer",
+                  "latent-flow-matching", "masked-diffusion", "reflow")
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ __all__ = ["STUDIES_FILE", "Study", "arm_summary", "get_study", "load_studies", 
 STUDIES_FILE = "studies.json"
 # modules whose import registers studies
 STUDY_MODULES = ("gmlib.bench.vae_studies", "gmlib.bench.flow_studies",
-                 "gmlib.bench.gan_studies")
+                 "gmlib.bench.gan_studies", "gmlib.bench.latent_studies",
+                 "gmlib.bench.sampler_studies")
 
 _STUDIES: dict[str, Study] = {}
 

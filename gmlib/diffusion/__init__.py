@@ -6,6 +6,9 @@
 * `flow_matching`: `FlowMatching`, conditional flow matching with an ODE sampler.
 * `likelihood`: the Gaussian KL and the discretised Gaussian decoder.
 * `analytic`: the exact denoiser and velocity for Gaussian data (the known optimum).
+* `latent`: `LatentFlowMatching`, flow matching on an autoencoder's code (lecture 16).
+* `masked`: `MaskedDiffusion`, absorbing-state diffusion on discrete data (lecture 17).
+* `fast`: few-step sampling, DPM-Solver++(2M) and rectified flow (lecture 17).
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ from gmlib.diffusion.analytic import (
     GaussianDataVelocity,
     gaussian_posterior_variance,
 )
+from gmlib.diffusion.fast import Reflow, dpm_solver_sample, reflow_pairs
 from gmlib.diffusion.flow_matching import ODE_METHODS, FlowMatching
 from gmlib.diffusion.gaussian import DiffusionStep, ElboTerms, GaussianDiffusion
+from gmlib.diffusion.latent import LatentFlowMatching
 from gmlib.diffusion.likelihood import discretized_gaussian_log_likelihood, normal_kl
+from gmlib.diffusion.masked import MaskedConvDenoiser, MaskedDiffusion
 from gmlib.diffusion.schedules import (
     SCHEDULES,
     NoiseSchedule,
@@ -28,6 +34,8 @@ from gmlib.diffusion.schedules import (
 )
 
 __all__ = ["ODE_METHODS", "SCHEDULES", "DiffusionStep", "ElboTerms", "FlowMatching",
-           "GaussianDataDenoiser", "GaussianDataVelocity", "GaussianDiffusion", "NoiseSchedule",
-           "cosine_betas", "discretized_gaussian_log_likelihood", "gaussian_posterior_variance",
-           "linear_betas", "log_snr_betas", "make_schedule", "normal_kl"]
+           "GaussianDataDenoiser", "GaussianDataVelocity", "GaussianDiffusion",
+           "LatentFlowMatching", "MaskedConvDenoiser", "MaskedDiffusion", "NoiseSchedule",
+           "Reflow", "cosine_betas", "discretized_gaussian_log_likelihood", "dpm_solver_sample",
+           "gaussian_posterior_variance", "linear_betas", "log_snr_betas", "make_schedule",
+           "normal_kl", "reflow_pairs"]

@@ -68,7 +68,19 @@ class FlowMatching(GenerativeModel):
         x1 = levels_to_signed(self.validate_input(x), self.n_levels)
         labels = as_labels(c, self.n_classes, x1.shape[0], x1.device)
         labels = drop_labels(labels, self.n_classes, self.p_uncond)
-        x0 = torch.randn_like(x1)
+        return self.coupled_loss(torch.randn_like(x1), x1, labels)
+
+    def coupled_loss(self, x0: Tensor, x1: Tensor, labels: Tensor | None = None) -> Tensor:
+        """The regression for given pairs (x0, x1) in the model's space ([-1, 1] for grey
+        levels): independent pairs in `loss`; the pairs of a trained flow's own ODE for
+        rectified flow (`gmlib.diffusion.fast.Reflow`).
+
+        Shapes:
+            x0, x1: (B, *event_shape) -> (B,)
+        """
+        if x0.shape != x1.shape or tuple(x1.shape[1:]) != self.event_shape:
+            raise ValueError(f"x0 and x1 must both have shape (B, *{self.event_shape}); got "
+                             f"{tuple(x0.shape)} and {tuple(x1.shape)}")
         t = torch.rand(x1.shape[0], device=x1.device, dtype=x1.dtype)
         tt = t.view(-1, *([1] * (x1.dim() - 1)))
         x_t = (1 - (1 - self.sigma_min) * tt) * x0 + tt * x1
