@@ -44,7 +44,8 @@ bench: $(STAMP)
 	$(BIN)/python -m gmlib.bench --write benchmarks --save-models
 
 ## studies: re-run the lectures' multi-seed studies and rewrite benchmarks/studies.json (and
-## the first seed's models, which lectures load)
+## the first seed's models, which lectures load); sampler-nfe samples the stored bench
+## models, so run it after `make bench` when those change
 studies: $(STAMP)
 	$(BIN)/python -m gmlib.bench.studies --write benchmarks --save-models
 

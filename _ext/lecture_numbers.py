@@ -1,6 +1,6 @@
 """Number each lecture's figures with the lecture's own number: Fig. 11.1, 11.2, ...
 
-The book turns Sphinx's chapter numbering off (it would count the lectures 1..16 in reading
+The book turns Sphinx's chapter numbering off (it would count the lectures 1..18 in reading
 order, while files, prose and exercise ids number them 00..17), and every lecture's title
 carries its number ('# 11. Diffusion models and flow matching'). Without chapter numbers
 Sphinx's numfig counts figures continuously through the whole book (Fig. 143); this extension

@@ -31,6 +31,12 @@ def test_vector_quantisation():
                           ({"detach_commitment": False}, "detach e")]:
         verdict = _verdict("16.1", lambda z, c, b, o=options: _quantize(z, c, b, **o))
         assert verdict.status == "incorrect" and hint in verdict.message, (options, verdict)
+    def leaky(z, c, b):  # z_q carries the decoder's gradient into the codebook too
+        _, indices, loss = _quantize(z, c, b)
+        return c[indices] + (z - z.detach()), indices, loss
+
+    verdict = _verdict("16.1", leaky)
+    assert verdict.status == "incorrect" and "must not reach the codebook" in verdict.message
     verdict = _verdict("16.1", lambda z, c, b: _quantize(z.detach(), c, b))
     assert verdict.status == "incorrect" and "gradient" in verdict.message
     assert _verdict("16.1", lambda z, c, b: 3).status == "incorrect"

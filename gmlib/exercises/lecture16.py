@@ -42,11 +42,15 @@ def _vector_quantize(answer: object) -> str:
     if not z_q.requires_grad:
         raise Incorrect("z_q carries no gradient: the decoder's gradient must reach the "
                         "encoder; write z_q = z_e + (e - z_e).detach()")
-    (grad_st,) = torch.autograd.grad((z_q * weights).sum(), z_in, retain_graph=True,
-                                     allow_unused=True)
+    grad_st, grad_codes = torch.autograd.grad((z_q * weights).sum(), (z_in, book),
+                                              retain_graph=True, allow_unused=True)
     if grad_st is None or not torch.allclose(grad_st, weights, atol=1e-10):
         raise Incorrect("the gradient of z_q with respect to z_e must be the identity (the "
                         "straight-through estimator): z_q = z_e + (e - z_e).detach()")
+    if grad_codes is not None and grad_codes.abs().max() > 0:
+        raise Incorrect("the decoder's gradient must not reach the codebook through z_q "
+                        "(the codes learn from the codebook loss only): put e inside the "
+                        "detach, z_q = z_e + (e - z_e).detach()")
     got_loss = expect_tensor(loss, (3,), "(B,)")
     want_loss = (1 + beta) * (z_e - codes).pow(2).sum((1, 2))
     if not torch.allclose(got_loss, want_loss, rtol=1e-8):

@@ -121,8 +121,9 @@ def _dpm_solver(answer: object) -> str:
                         "step on, use (1 + 1/(2r)) x0_hat_i - 1/(2r) x0_hat_{i-1}")
     if torch.allclose(got, _dpm_reference(x0_fn, x_start, alpha_bars, order="always"),
                       atol=1e-9):
-        raise Incorrect("make the last step first order: it is the longest step in lambda, "
-                        "and the line through the last two predictions overshoots there")
+        raise Incorrect("make the last step first order: it is several times longer in "
+                        "lambda than the step before, so the line through the last two "
+                        "predictions would be extrapolated far beyond them")
     raise Incorrect("with lambda_i = log(alpha_i / sigma_i) and h = lambda_{i+1} - lambda_i: "
                     "x <- (sigma_{i+1} / sigma_i) x - alpha_{i+1} (e^{-h} - 1) D, where D is "
                     "x0_hat_i on the first and last steps and the extrapolation with r = "

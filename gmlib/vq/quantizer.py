@@ -35,7 +35,10 @@ from torch import Tensor, nn
 
 from gmlib.validation import check_int, check_nonnegative, check_tensor
 
-__all__ = ["QuantizerOutput", "VectorQuantizer", "perplexity"]
+__all__ = ["USAGE_DECAY", "QuantizerOutput", "VectorQuantizer", "perplexity"]
+
+# decay of the running share of assignments per code (`usage`), which restarts read
+USAGE_DECAY = 0.99
 
 
 @dataclass
@@ -77,9 +80,9 @@ class VectorQuantizer(nn.Module):
         code_dim: d.
         ema_decay: update the codes by exponential moving averages with this decay (e.g.
             0.99); None learns them by the codebook loss instead.
-        restart_after: in training mode, a code whose running share of the assignments falls
-            below 1 / (restart_after * K) is moved to a random encoder output of the batch;
-            None never restarts.
+        restart_after: in training mode, a code whose running share of the assignments
+            (averaged with decay `USAGE_DECAY`) falls below 1 / (restart_after * K) is moved
+            to a random encoder output of the batch; None never restarts.
 
     Shapes:
         z_e: (B, N, d) -> QuantizerOutput with z_q (B, N, d) and indices (B, N)
@@ -147,12 +150,15 @@ class VectorQuantizer(nn.Module):
         flat = z_e.reshape(-1, self.code_dim).to(self.codebook.dtype)
         one_hot = torch.nn.functional.one_hot(indices.flatten(), self.n_codes).to(flat.dtype)
         counts = one_hot.sum(0)
-        decay = 0.99 if self.ema_decay is None else self.ema_decay
-        self.usage.mul_(decay).add_((1 - decay) * counts / counts.sum())
+        # the usage that triggers restarts is averaged the same way under either update
+        # rule, so the two rules differ in how codes move and in nothing else
+        self.usage.mul_(USAGE_DECAY).add_((1 - USAGE_DECAY) * counts / counts.sum())
         if self.ema_decay is not None:
+            decay = self.ema_decay
             self.ema_count.mul_(decay).add_((1 - decay) * counts)
             self.ema_sum.mul_(decay).add_((1 - decay) * one_hot.T @ flat)
-            # Laplace smoothing keeps a rarely used code's count away from zero
+            # Laplace smoothing keeps a rarely used code's count away from zero; a code that
+            # stays unused for long (decay^t below ~1e-5) then slides towards the origin
             total = self.ema_count.sum()
             smoothed = (self.ema_count + 1e-5) / (total + self.n_codes * 1e-5) * total
             self.codebook.data.copy_(self.ema_sum / smoothed[:, None])
