@@ -7,9 +7,10 @@
   unbiased estimate with little variance. Samples unmask one pixel a step (64 steps, the
   model's exact sampler); the extras add the FDD of 16 and 4 steps (4 and 16 pixels a step).
 * `reflow`: rectified flow (Liu et al. 2023): the `flow-matching` entry's model as teacher,
-  5000 (noise, sample) pairs from its ODE (25 midpoint steps), then the teacher's network
-  trained further on the coupled pairs. Sample metrics of 1 Euler step (one network
-  evaluation); the extras add 2 and 4 Euler steps. Its training time includes the teacher's.
+  5 (noise, sample) pairs per training image (5000 for the digits) from its ODE (25
+  midpoint steps), then the teacher's network trained further on the coupled pairs. Sample
+  metrics of 1 Euler step (one network evaluation); the extras add 2 and 4 Euler steps.
+  Its training time includes the teacher's.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from gmlib.diffusion.masked import MaskedConvDenoiser, MaskedDiffusion
 __all__ = ["masked_diffusion", "reflow_student"]
 
 MASKED_EPOCHS = 40
-N_PAIRS, REFLOW_EPOCHS = 5000, 12
+# (noise, sample) pairs per training image: 5000 pairs for the 1000 digits
+PAIRS_PER_IMAGE, REFLOW_EPOCHS = 5, 12
 
 
 def masked_diffusion(ctx: BenchContext) -> MaskedDiffusion:
@@ -70,8 +72,8 @@ def _train_reflow(ctx: BenchContext) -> nn.Module:
     teacher = ctx.fit(flow_matching_model(ctx), epochs=TEACHER_EPOCHS, lr=2e-3, batch_size=64,
                       patience=ctx.epochs or TEACHER_EPOCHS)
     generator = torch.Generator().manual_seed(ctx.seed)
-    noise, ends = reflow_pairs(teacher, N_PAIRS, steps=25, method="midpoint",
-                               generator=generator)
+    noise, ends = reflow_pairs(teacher, PAIRS_PER_IMAGE * len(ctx.train), steps=25,
+                               method="midpoint", generator=generator)
     student = copy.deepcopy(teacher)  # Liu et al. start the student from the teacher
     from gmlib.train import fit
 
@@ -89,8 +91,10 @@ def _reflow_quality(model: nn.Module, ctx: BenchContext) -> dict[str, float]:
 
 register(BenchEntry(
     name="reflow", family="diffusion", track="17-level",
-    description=f"rectified flow: the flow-matching model retrained on {N_PAIRS} (noise, "
-                f"sample) pairs of its own ODE, {REFLOW_EPOCHS} epochs (time includes the "
-                "teacher's); sample metrics of one Euler step",
+    # on the 1000 training digits: the row's text names their number of pairs
+    description=f"rectified flow: the flow-matching model retrained on "
+                f"{PAIRS_PER_IMAGE * 1000} (noise, sample) pairs of its own ODE, "
+                f"{REFLOW_EPOCHS} epochs (time includes the teacher's); sample metrics of "
+                "one Euler step",
     train=_train_reflow, build=reflow_student, has_likelihood=False,
     quality=_reflow_quality))
