@@ -18,7 +18,8 @@ __all__ = ["gaussian_log_prob", "mahalanobis", "precision_cholesky", "student_t_
 LOG_2PI = math.log(2 * math.pi)
 
 
-def precision_cholesky(covariance: Tensor, what: str = "covariance") -> Tensor:
+def precision_cholesky(covariance: Tensor, what: str = "covariance", remedy: str = (
+        "increase reg_covar or use fewer components")) -> Tensor:
     """An upper-triangular P with P P^T = Sigma^{-1}, batched over leading dimensions.
 
     If Sigma = L L^T, then P = L^{-T}. Raises ValueError naming `what` if a matrix is not
@@ -30,8 +31,7 @@ def precision_cholesky(covariance: Tensor, what: str = "covariance") -> Tensor:
     chol, info = torch.linalg.cholesky_ex(covariance)
     if bool((info > 0).any()):
         raise ValueError(f"a {what} matrix is not positive definite (e.g. a component fitted to "
-                         "fewer distinct points than dimensions); increase reg_covar or use "
-                         "fewer components")
+                         f"fewer distinct points than dimensions); {remedy}")
     eye = torch.eye(covariance.shape[-1], dtype=covariance.dtype, device=covariance.device)
     return torch.linalg.solve_triangular(chol, eye.expand_as(chol), upper=False).mT
 

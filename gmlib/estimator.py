@@ -52,6 +52,11 @@ class FittedEstimator(DensityModel):
         return value
 
     @property
+    def input_dtype(self) -> torch.dtype:
+        """Inputs are cast to the estimator's dtype (float64 by default)."""
+        return self.dtype
+
+    @property
     def is_fitted(self) -> bool:
         """Whether `fit` has run."""
         return self.event_shape is not None

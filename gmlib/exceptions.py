@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConvergenceWarning", "NotFittedError"]
+__all__ = ["ConditionError", "ConvergenceWarning", "IntegrityError", "NotFittedError"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -15,3 +15,14 @@ class NotFittedError(ValueError, AttributeError):
 
 class ConvergenceWarning(UserWarning):
     """Warned when an iterative fit (EM, variational Bayes) stops before it converged."""
+
+
+class ConditionError(TypeError, ValueError):
+    """Raised when a condition `c` is given to an unconditional model (or is missing where a
+    model needs one). A TypeError (an argument the model does not take) and a ValueError (a
+    value it cannot use), so code catching either sees it."""
+
+
+class IntegrityError(ValueError):
+    """Raised when a stream or checkpoint fails its checksum, or was written by another model
+    or format version than the one reading it."""

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from gmlib.base import DensityModel
 from gmlib.discrete import categorical_mle
+from gmlib.draws import categorical_draw
 from gmlib.validation import Support, check_finite, check_int, check_nonnegative
 
 __all__ = ["IndependentBernoulli", "IndependentCategorical", "UniformCategorical"]
@@ -77,8 +78,8 @@ class IndependentCategorical(DensityModel):
         per_coordinate = torch.gather(log_p.expand(*x.shape, self.n_levels), -1, index)
         return per_coordinate.squeeze(-1).flatten(1).sum(1)
 
-    def _sample(self, n: int) -> Tensor:
-        levels = torch.distributions.Categorical(logits=self.logits).sample((n,))
+    def _sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        levels = categorical_draw(self.logits.expand(n, *self.logits.shape), generator)
         return levels.to(self.logits.dtype)
 
 

@@ -132,10 +132,11 @@ def count_parameters(module: torch.nn.Module, *, trainable_only: bool = True) ->
 
 
 def parameter_dtype(module: torch.nn.Module) -> torch.dtype:
-    """The dtype of a module's first parameter (the default dtype for one with none): the
-    dtype its inputs are cast to."""
-    for p in module.parameters():
-        return p.dtype
+    """The floating dtype of a module's first floating parameter or buffer (the default dtype
+    for one with none): the dtype its inputs are cast to."""
+    for tensor in (*module.parameters(), *module.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
     return torch.get_default_dtype()
 
 

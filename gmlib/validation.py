@@ -15,13 +15,17 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "MAX_SAMPLES",
     "Support",
+    "as_batch",
     "check_event_shape",
     "check_finite",
+    "check_generator",
     "check_int",
     "check_labels",
     "check_nonnegative",
     "check_positive_int",
+    "check_sample_count",
     "check_support",
     "check_tensor",
     "format_shape",
@@ -39,6 +43,66 @@ def check_tensor(x: object, name: str = "x") -> Tensor:
         hint = " (convert it with torch.as_tensor)" if hasattr(x, "__array__") else ""
         raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__}{hint}")
     return x
+
+
+# More samples than this in one call would take tens of GB for the digits; draw in batches.
+MAX_SAMPLES = 10**7
+
+
+def as_batch(x: object, dtype: torch.dtype, name: str = "x") -> Tensor:
+    """The input rule of every gmlib model, applied before shape and support checks.
+
+    * a torch.Tensor is used as it is; a numpy array, list or tuple of numbers is converted
+      with `torch.as_tensor`; anything else is a TypeError;
+    * NaN or infinite values are a ValueError (checked before any cast, so float64 values
+      that overflow float32 are not mistaken for infinities the user gave);
+    * bool, integer and other floating dtypes (float16, bfloat16, float64) are cast to
+      `dtype`, the model's floating dtype: `x > 8` (a bool mask) is the binary digits, and a
+      float64 array from numpy is the same data;
+    * complex values are a TypeError; a non-contiguous tensor is made contiguous;
+    * gradients flow through the cast, so `requires_grad` inputs keep working;
+    * an empty batch (B = 0) passes, and every per-example score returns shape (0,).
+
+    Shapes:
+        x: (B, ...) -> returns (B, ...)
+    """
+    if not isinstance(x, Tensor):
+        if isinstance(x, list | tuple) or hasattr(x, "__array__"):
+            try:
+                x = torch.as_tensor(x)
+            except (TypeError, ValueError, RuntimeError) as err:
+                raise TypeError(f"{name} must be a torch.Tensor, or an array or list of "
+                                f"numbers; {type(x).__name__} could not be converted ({err})"
+                                ) from None
+        else:
+            raise TypeError(f"{name} must be a torch.Tensor (or a numpy array or list of "
+                            f"numbers); got {type(x).__name__}")
+    if x.is_complex():
+        raise TypeError(f"{name} must hold real numbers; got dtype {x.dtype}")
+    check_finite(x, name)
+    if x.dtype != dtype:
+        x = x.to(dtype)
+    return x.contiguous()
+
+
+def check_sample_count(n: object, name: str = "n") -> int:
+    """Raise ValueError unless `n` is an int with 0 <= n <= MAX_SAMPLES; return it."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"{name} must be an int >= 0 (how many samples); got {n!r}")
+    if n > MAX_SAMPLES:
+        raise ValueError(f"{name}={n} is more than MAX_SAMPLES={MAX_SAMPLES} in one call; "
+                         "draw them in batches")
+    return n
+
+
+def check_generator(generator: object) -> torch.Generator | None:
+    """Raise TypeError unless `generator` is None or a torch.Generator (not a seed int)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        hint = " (make one with torch.Generator().manual_seed(seed))" if isinstance(
+            generator, int) else ""
+        raise TypeError(f"generator must be a torch.Generator or None; got "
+                        f"{type(generator).__name__}{hint}")
+    return generator
 
 
 def check_positive_int(n: object, name: str = "n") -> int:

@@ -53,11 +53,15 @@ def test_density_model_validates_its_input(gaussian_model):
         gaussian_model.log_prob(torch.zeros(2))
     with pytest.raises(ValueError, match="x must hold finite values"):
         gaussian_model.log_prob(torch.tensor([[0.0, float("nan")]]))
-    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
-        gaussian_model.log_prob([[0.0, 0.0]])
-    for bad in (0, -3, 2.5):
-        with pytest.raises(ValueError, match="n must be a positive int"):
+    with pytest.raises(TypeError, match=r"x must be a torch.Tensor \(or a numpy array"):
+        gaussian_model.log_prob({"x": 0.0})
+    # the input rule: lists and numpy arrays are converted, like tensors of the same values
+    as_list = gaussian_model.log_prob([[0.0, 0.5]])
+    assert torch.equal(as_list, gaussian_model.log_prob(torch.tensor([[0.0, 0.5]])))
+    for bad in (-3, 2.5, True):
+        with pytest.raises(ValueError, match="n must be an int >= 0"):
             gaussian_model.sample(bad)
+    assert gaussian_model.sample(0).shape == (0, 2)
 
 
 def test_model_device_follows_its_parameters(gaussian_model, device):

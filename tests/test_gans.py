@@ -275,7 +275,7 @@ def test_train_gan_on_every_device_with_labels_and_unpaired_domains(device, seed
                        (torch.randn(5, 2), torch.zeros(4))), ValueError, "same length"),
     (lambda: train_gan(_digit_gan(), torch.empty(0, 1, 8, 8)), ValueError, "at least one"),
     (lambda: _digit_gan().discriminator_loss(torch.rand(3, 1, 8, 8), c=torch.zeros(3)),
-     ValueError, "unconditional and takes no c"),
+     ValueError, "GAN is unconditional, so it cannot use the condition c"),
     (lambda: _digit_gan().discriminator_loss(torch.rand(3, 64)), ValueError, "shape"),
     (lambda: MLPGenerator(2, (2,), context_dim=3)(torch.randn(4, 2)), ValueError,
      r"context must have shape \(4, 3\)"),

@@ -431,7 +431,7 @@ def test_clear_errors():
         vae.loss(x * 2)
     with pytest.raises(ValueError, match="k must be a positive int"):
         vae.iwae_bound(x, 0)
-    with pytest.raises(TypeError, match="unconditional and takes no c"):
+    with pytest.raises(TypeError, match="VAE is unconditional, so it cannot use the condition c"):
         vae.elbo(x, c=torch.zeros(3))
     with pytest.raises(NotImplementedError, match="no tractable log_prob"):
         vae.log_prob(x)

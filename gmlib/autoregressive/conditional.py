@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from gmlib.autoregressive.pixelcnn import PixelCNN
+from gmlib.exceptions import ConditionError
 from gmlib.validation import check_int, check_tensor
 
 __all__ = ["ConditionalPixelCNN"]
@@ -57,7 +58,7 @@ class ConditionalPixelCNN(PixelCNN):
 
     def _check_condition(self, c: Tensor | None, batch: int) -> Tensor:
         if c is None:
-            raise TypeError(f"{type(self).__name__} needs its condition: pass c= a tensor "
+            raise ConditionError(f"{type(self).__name__} needs its condition: pass c= a tensor "
                             f"(B, {self.cond_channels}, {self.height}, {self.width})")
         check_tensor(c, "c")
         expected = (self.cond_channels, self.height, self.width)
@@ -88,9 +89,14 @@ class ConditionalPixelCNN(PixelCNN):
         with self._conditioned(c, x.shape[0]):
             return super()._log_prob(x)
 
-    def _sample(self, n: int, c: Tensor | None = None, **kwargs: object) -> Tensor:  # type: ignore[override]
+    @property
+    def is_conditional(self) -> bool:
+        return True
+
+    def _sample(self, n: int, c: Tensor | None = None, *,  # type: ignore[override]
+                method: str | None = None, generator: torch.Generator | None = None) -> Tensor:
         with self._conditioned(c, n):
-            return super()._sample(n, **kwargs)  # type: ignore[arg-type]
+            return super()._sample(n, method=method, generator=generator)
 
     def complete(self, x: Tensor, n_known: int, *, c: Tensor | None = None,
                  generator: torch.Generator | None = None) -> Tensor:

@@ -123,9 +123,10 @@ class MADE(AutoregressiveModel):
         self.use_mask(current)
         return logmeanexp(torch.stack(members, -1), dim=-1)
 
-    def loss(self, x: Tensor) -> Tensor:
+    def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Order-agnostic training: in train mode, -log p under one random mask per call;
         in eval mode, -log p of the ensemble."""
+        self.check_condition(c)
         if not self.training or self.n_masks == 1:
             return -self.log_prob(x)
         x = self.validate_input(x)

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from gmlib.base import DensityModel
+from gmlib.draws import categorical_draw
 from gmlib.validation import (
     Support,
     check_event_shape,
@@ -126,9 +127,14 @@ class NaiveBayes(DensityModel):
         c = self._class_vector(c, len(x))
         return (joint - self.class_log_prior).gather(1, c[:, None]).squeeze(1)
 
+    @property
+    def is_conditional(self) -> bool:
+        """`log_prob(x, c)` is log p(x | y = c) and `sample(n, c)` draws from it."""
+        return True
+
     def log_prob(self, x: Tensor, c: Tensor | int | None = None) -> Tensor:
         """log p(x) = log sum_y p(x, y), or log p(x | y = c) when the class `c` is given."""
-        return super().log_prob(x, c=c)
+        return super().log_prob(x, c)
 
     def predict_proba(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """p(y | x_observed) by Bayes' rule, shape (B, C); missing features are summed out."""
@@ -143,16 +149,14 @@ class NaiveBayes(DensityModel):
             c = torch.full((n,), c)
         return self._labels(c, n, "c")
 
-    def _sample(self, n: int, c: Tensor | int | None = None) -> Tensor:
-        if c is None:
-            c = torch.distributions.Categorical(logits=self.class_log_prior).sample((n,))
-        c = self._class_vector(c, n)
-        x = torch.distributions.Categorical(logits=self.feature_log_prob[c]).sample()
-        return x.to(self.feature_log_prob.dtype).reshape(n, *(self.event_shape or ()))
-
-    def sample(self, n: int, c: Tensor | int | None = None) -> Tensor:
+    def _sample(self, n: int, c: Tensor | int | None = None, *,
+                generator: torch.Generator | None = None) -> Tensor:
         """n samples of p(x), or of p(x | y = c) for a class (int) or classes (n,) `c`."""
-        return super().sample(n, c=c)
+        if c is None:
+            c = categorical_draw(self.class_log_prior.expand(n, -1), generator)
+        c = self._class_vector(c, n)
+        x = categorical_draw(self.feature_log_prob[c], generator)
+        return x.to(self.feature_log_prob.dtype).reshape(n, *(self.event_shape or ()))
 
     # ------------------------------------------------------------ missing data
 

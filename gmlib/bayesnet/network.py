@@ -22,8 +22,10 @@ from torch import Tensor
 from gmlib.base import DensityModel
 from gmlib.dag import Parents, check_dag, d_separated, topological_order
 from gmlib.discrete import _cardinalities, conditional_mle
+from gmlib.draws import categorical_draw
 from gmlib.validation import (
     Support,
+    as_batch,
     check_event_shape,
     check_finite,
     check_int,
@@ -163,8 +165,9 @@ class DiscreteBayesNet(DensityModel):
                 raise ValueError(f"the columns of {name} must be 1-d and of equal length; got "
                                  f"shapes {[tuple(c.shape) for c in columns]}")
             data = torch.stack([c.to(self.device) for c in columns], 1)
-        x = check_event_shape(check_tensor(data, name), self.event_shape or (), name)
-        check_finite(x, name)
+        # the input rule (gmlib.validation.as_batch): arrays, lists, bool and ints are cast
+        x = check_event_shape(as_batch(data, self.input_dtype, name), self.event_shape or (),
+                              name)
         for v, column in zip(self.variables, x.unbind(1), strict=True):
             k = self.cardinality[v]
             bad = (column < 0) | (column > k - 1) | (column != column.round())
@@ -209,13 +212,13 @@ class DiscreteBayesNet(DensityModel):
             total = total + self.log_cpt(v)[index]
         return total
 
-    def _sample(self, n: int) -> Tensor:
+    def _sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         dtype = self.log_cpt(self.variables[0]).dtype
         out = torch.zeros(n, len(self.variables), dtype=torch.long, device=self.device)
         for v in self.topological_order:
             index = tuple(out[:, self._index[p]] for p in self.parents[v])
             logits = self.log_cpt(v)[index] if index else self.log_cpt(v).expand(n, -1)
-            out[:, self._index[v]] = torch.distributions.Categorical(logits=logits).sample()
+            out[:, self._index[v]] = categorical_draw(logits, generator)
         return out.to(dtype)
 
     # ------------------------------------------------------------ inference

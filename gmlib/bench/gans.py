@@ -56,12 +56,13 @@ class TrainingSet(ImplicitModel):
         super().__init__(tuple(data.shape[1:]), Support.levels(n_levels))
         self.register_buffer("data", data)
 
-    def _sample(self, n: int, **kwargs: Any) -> Tensor:
+    def _sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         if n == len(self.data):  # the whole set: the floor's protocol
             return self.data.clone()
-        return self.data[torch.randint(len(self.data), (n,), device=self.data.device)]
+        return self.data[torch.randint(len(self.data), (n,), device=self.data.device,
+                                       generator=generator)]
 
-    def loss(self, x: Tensor, **kwargs: Any) -> Tensor:
+    def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         raise NotImplementedError("a training set is not trained")
 
 

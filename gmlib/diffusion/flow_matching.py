@@ -63,6 +63,10 @@ class FlowMatching(GenerativeModel):
         # follows .double() / .to(dtype), so samples come out in the model's working dtype
         self.register_buffer("dtype_anchor", torch.zeros(()), persistent=False)
 
+
+    @property
+    def is_conditional(self) -> bool:
+        return self.n_classes is not None
     def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """||v(x_t, t) - (x_1 - (1 - sigma_min) x_0)||^2 per example, t ~ U(0, 1)."""
         x1 = levels_to_signed(self.validate_input(x), self.n_levels)

@@ -122,6 +122,10 @@ class GaussianDiffusion(GenerativeModel):
         if self.n_levels is not None:
             self.register_buffer("level_values", torch.linspace(-1, 1, self.n_levels))
 
+
+    @property
+    def is_conditional(self) -> bool:
+        return self.n_classes is not None
     @property
     def timesteps(self) -> int:
         return self.schedule.timesteps
@@ -303,7 +307,7 @@ class GaussianDiffusion(GenerativeModel):
         with torch.no_grad():
             return -self.elbo_terms(x, c).total()
 
-    def log_prob(self, x: Tensor, **kwargs: object) -> Tensor:
+    def log_prob(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Refuses: a diffusion model gives a bound on log p(x), not log p(x) itself."""
         raise NotImplementedError(
             "a diffusion model has no tractable log p(x); elbo(x) is a lower bound on it "

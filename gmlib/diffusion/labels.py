@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from gmlib.exceptions import ConditionError
 from gmlib.validation import check_labels, check_nonnegative
 
 __all__ = ["as_labels", "check_p_uncond", "drop_labels"]
@@ -21,7 +22,8 @@ def as_labels(c: Tensor | int | None, n_classes: int | None, batch: int,
     if c is None:
         return None
     if n_classes is None:
-        raise ValueError("this model is unconditional (n_classes=None), so it takes no c")
+        raise ConditionError("this model is unconditional (n_classes=None), so it cannot use "
+                             "the condition c")
     if isinstance(c, int) and not isinstance(c, bool):
         c = torch.full((batch,), c, dtype=torch.long, device=device)
     return check_labels(c, n_classes, batch, "c").to(device)

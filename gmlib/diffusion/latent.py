@@ -99,11 +99,12 @@ class LatentFlowMatching(GenerativeModel):
             x = self.autoencoder.decode(z * self.code_std + self.code_mean)
         return x.round().clamp(0, self.n_levels - 1)
 
-    def loss(self, x: Tensor) -> Tensor:
+    def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """The flow-matching loss on the standardised codes of x, (B,)."""
+        self.check_condition(c)
         return self.flow.loss(self.encode(x))
 
-    def log_prob(self, x: Tensor, **kwargs: object) -> Tensor:
+    def log_prob(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Refuses: a deterministic decoder gives no likelihood of the pixels."""
         raise NotImplementedError(
             "the latent model's decoder is deterministic, so it defines no p(x) of the "

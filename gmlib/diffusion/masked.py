@@ -153,10 +153,11 @@ class MaskedDiffusion(GenerativeModel):
         ranks = torch.rand(batch, self.n_dims, device=device).argsort(-1).argsort(-1)
         return ranks < sizes[:, None]
 
-    def loss(self, x: Tensor) -> Tensor:
+    def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """An unbiased one-sample estimate of the negative bound: m ~ U{1..D} variables
         hidden at random, D/m times their summed cross-entropy (the count form of the bound,
         with less variance than sampling t and weighting by 1/t)."""
+        self.check_condition(c)
         flat = self._flat(x)
         sizes = torch.randint(1, self.n_dims + 1, (len(flat),), device=flat.device)
         hide = self._random_masks(len(flat), sizes, flat.device)
@@ -170,7 +171,7 @@ class MaskedDiffusion(GenerativeModel):
         hide = torch.rand(flat.shape, device=flat.device, dtype=torch.float64) < t[:, None]
         return self._masked_cross_entropy(flat, hide) / t.to(self.dtype_anchor.dtype)
 
-    def elbo(self, x: Tensor, *, masks_per_size: int = 1) -> Tensor:
+    def elbo(self, x: Tensor, c: Tensor | None = None, *, masks_per_size: int = 1) -> Tensor:
         """The bound on log p(x), stratified over the number of hidden variables: for each m
         = 1..D, `masks_per_size` random sets of m hidden variables, minus the mean
         cross-entropy per hidden variable; unbiased, with the variance of D strata only.
@@ -178,8 +179,11 @@ class MaskedDiffusion(GenerativeModel):
         Shapes:
             x: (B, *event_shape) -> (B,)
         """
+        self.check_condition(c)
         check_int(masks_per_size, "masks_per_size", 1)
         flat = self._flat(x)
+        if len(flat) == 0:
+            return self._empty_result(flat)
         total = torch.zeros(len(flat), dtype=torch.float64, device=flat.device)
         with torch.no_grad():
             for m in range(1, self.n_dims + 1):
@@ -238,7 +242,7 @@ class MaskedDiffusion(GenerativeModel):
             raise ValueError(f"{what} enumerates every mask or ordering, so it is for at most "
                              f"{MAX_EXACT_DIMS} variables; this model has D = {self.n_dims}")
 
-    def log_prob(self, x: Tensor, **kwargs: object) -> Tensor:
+    def log_prob(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Refuses: only a bound is tractable (exact_log_prob enumerates D! orderings)."""
         raise NotImplementedError(
             "masked diffusion gives a bound on log p(x) (elbo); the exact likelihood averages "

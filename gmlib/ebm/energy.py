@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from gmlib.base import GenerativeModel, Support
+from gmlib.draws import seeded_by
 from gmlib.ebm.samplers import ReplayBuffer, energy_score, langevin
 from gmlib.validation import check_int, check_nonnegative
 
@@ -121,9 +122,10 @@ class EnergyModel(GenerativeModel):
         self.buffer.store(x)
         return x
 
-    def loss(self, x: Tensor) -> Tensor:
+    def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Contrastive divergence per example: E(x_i) - E(x_i^-) + alpha (E(x_i)^2 +
         E(x_i^-)^2), with x^- from `negatives`."""
+        self.check_condition(c)
         x = self.validate_input(x)
         negative = self.negatives(x.shape[0]).to(x)
         energies = self.energy(torch.cat([x, negative]))
@@ -131,8 +133,10 @@ class EnergyModel(GenerativeModel):
         return pos - neg + self.alpha * (pos ** 2 + neg ** 2)
 
     def _sample(self, n: int, *, n_steps: int = 200, step_size: float | None = None,
-                start: Tensor | None = None) -> Tensor:
+                start: Tensor | None = None, generator: torch.Generator | None = None
+                ) -> Tensor:
         """Langevin chains of `n_steps` from fresh `init` points (or `start`)."""
-        x = self.init(n).to(self.device) if start is None else start
-        return langevin(energy_score(self.energy), x, n_steps=n_steps,
-                        step_size=self.step_size if step_size is None else step_size)
+        with seeded_by(generator, self.device):
+            x = self.init(n).to(self.device) if start is None else start
+            return langevin(energy_score(self.energy), x, n_steps=n_steps,
+                            step_size=self.step_size if step_size is None else step_size)

@@ -89,9 +89,10 @@ class NoiseConditionalScoreModel(GenerativeModel):
         sigma = self.sigmas.to(x.device, x.dtype)[index].view(-1, *([1] * (x.dim() - 1)))
         return self.net(x, self._level_time(index, x)) / sigma
 
-    def loss(self, x: Tensor) -> Tensor:
+    def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Denoising score matching at a random level per example, weighted by sigma^2 so
         every level counts alike: 0.5 |sigma s(x + sigma eps, sigma) + eps|^2."""
+        self.check_condition(c)
         x = levels_to_signed(self.validate_input(x), self.n_levels)
         index = torch.randint(len(self.sigmas), (x.shape[0],), device=x.device)
         sigma = self.sigmas.to(x.device, x.dtype)[index]

@@ -138,12 +138,12 @@ class DequantizedFlow(LatentVariableModel):
         self.flow.initialize(x + self.dequantizer(x)[0])
         return self
 
-    def _elbo(self, x: Tensor, **kwargs: object) -> Tensor:
+    def _elbo(self, x: Tensor) -> Tensor:
         x = x.to(parameter_dtype(self.flow))
         u, log_q = self.dequantizer(x)
         return self.flow.log_prob(x + u) - log_q
 
-    def _iwae_bound(self, x: Tensor, k: int, **kwargs: object) -> Tensor:
+    def _iwae_bound(self, x: Tensor, k: int) -> Tensor:
         chunk = max(1, _MAX_PASS // x.shape[0])
         weights = []
         for start in range(0, k, chunk):
@@ -152,11 +152,13 @@ class DequantizedFlow(LatentVariableModel):
             weights.append(self._elbo(repeated).view(c, x.shape[0]))
         return logmeanexp(torch.cat(weights), 0)
 
-    def _sample(self, n: int, **kwargs: object) -> Tensor:
-        x = self.flow.sample(n, **kwargs)
+    def _sample(self, n: int, *, temperature: float = 1.0,
+                generator: torch.Generator | None = None) -> Tensor:
+        """The flow's samples x + u, floored to the levels x."""
+        x = self.flow.sample(n, temperature=temperature, generator=generator)
         return torch.floor(x).clamp(0, self.n_levels - 1)
 
-    def log_prob(self, x: Tensor, **kwargs: object) -> Tensor:
+    def log_prob(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Refused: P(x) = ∫ p(x + u) du over the unit cube has no closed form."""
         raise NotImplementedError(
             "DequantizedFlow has no exact log_prob: the discrete probability "

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from gmlib.base import DensityModel
 from gmlib.flows.transform import Chain, Transform, sum_except_batch
-from gmlib.validation import Support
+from gmlib.validation import Support, check_nonnegative
 
 __all__ = ["Flow", "StandardNormal"]
 
@@ -48,6 +48,7 @@ class StandardNormal(nn.Module):
     def sample(self, n: int, *, temperature: float = 1.0,
                generator: torch.Generator | None = None) -> Tensor:
         """n draws; `temperature` < 1 scales the standard deviation down (Glow's "T")."""
+        check_nonnegative(temperature, "temperature")
         device = self._anchor.device if generator is None else generator.device
         z = torch.randn(n, *self.shape, generator=generator, device=device,
                         dtype=self._anchor.dtype)

@@ -72,35 +72,42 @@ class InfoGAN(GAN):
         """D's body and head, and Q on top of the body: the discriminator step trains Q."""
         return chain(self.discriminator.parameters(), self.q_head.parameters())
 
-    def _latent(self, n: int, category: Tensor, continuous: Tensor) -> Tensor:
-        noise = torch.randn(n, self.noise_dim, device=self.device)
+    def _latent(self, n: int, category: Tensor, continuous: Tensor,
+                generator: torch.Generator | None = None) -> Tensor:
+        noise = torch.randn(n, self.noise_dim, device=self.device, generator=generator)
         one_hot = nn.functional.one_hot(category, self.n_categories).float()
         return torch.cat([noise, one_hot, continuous], 1)
 
-    def sample_codes(self, n: int) -> tuple[Tensor, Tensor]:
+    def sample_codes(self, n: int, generator: torch.Generator | None = None
+                     ) -> tuple[Tensor, Tensor]:
         """Random codes: categories (n,) uniform, continuous (n, n_continuous) U(-1, 1)."""
-        category = torch.randint(self.n_categories, (n,), device=self.device)
-        return category, 2 * torch.rand(n, self.n_continuous, device=self.device) - 1
+        like = {"device": self.device, "generator": generator}
+        category = torch.randint(self.n_categories, (n,), **like)
+        return category, 2 * torch.rand(n, self.n_continuous, **like) - 1
 
-    def sample_latent(self, n: int) -> Tensor:
-        return self._latent(n, *self.sample_codes(n))
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return self._latent(n, *self.sample_codes(n, generator), generator)
 
-    def _sample(self, n: int, **kwargs: Tensor | int | None) -> Tensor:
-        category, continuous = self.sample_codes(n)
-        chosen = kwargs.pop("category", None)
+    def _sample(self, n: int, *, category: Tensor | int | None = None,
+                continuous: Tensor | None = None,
+                generator: torch.Generator | None = None) -> Tensor:
+        """Samples with the given codes: `category` (one, or (n,)) and `continuous`
+        (n, n_continuous); codes not given are drawn."""
+        drawn_category, drawn_continuous = self.sample_codes(n, generator)
+        chosen, values = category, continuous
+        category, continuous = drawn_category, drawn_continuous
         if chosen is not None:
             if isinstance(chosen, int) and not isinstance(chosen, bool):
                 chosen = torch.full((n,), chosen, device=self.device)
             category = check_labels(check_tensor(chosen, "category"), self.n_categories, n,
                                     "category").to(self.device)
-        values = kwargs.pop("continuous", None)
         if values is not None:
             check_tensor(values, "continuous")
             if values.shape != (n, self.n_continuous):
                 raise ValueError(f"continuous must have shape ({n}, {self.n_continuous}); got "
                                  f"{tuple(values.shape)}")
             continuous = values.to(self.device, torch.float32)
-        return self.generator(self._latent(n, category, continuous), None)
+        return self.generator(self._latent(n, category, continuous, generator), None)
 
     def q_predict(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Q's prediction of the code of x: category logits (B, K), continuous means (B, C)."""

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from gmlib.base import ImplicitModel, Support
+from gmlib.exceptions import ConditionError
 from gmlib.gans.losses import AdversarialLoss, get_loss, gradient_penalty
 from gmlib.validation import check_int, check_labels, check_nonnegative, check_tensor
 
@@ -64,22 +65,21 @@ class GAN(ImplicitModel):
     def discriminator_parameters(self) -> Iterator[nn.Parameter]:
         return self.discriminator.parameters()
 
-    def sample_latent(self, n: int) -> Tensor:
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """z ~ N(0, I), shape (n, latent_dim), on the model's device."""
-        return torch.randn(n, self.latent_dim, device=self.device)
+        return torch.randn(n, self.latent_dim, device=self.device, generator=generator)
 
     def _context(self, c: Tensor | None) -> Tensor | None:
         """The conditioning vector of labels `c` (none for an unconditional GAN)."""
-        if c is not None:
-            raise ValueError(f"{type(self).__name__} is unconditional and takes no c; use "
-                             "ConditionalGAN for labels")
+        self.check_condition(c)
         return None
 
-    def _generate(self, n: int, context: Tensor | None) -> Tensor:
-        return self.generator(self.sample_latent(n), context)
+    def _generate(self, n: int, context: Tensor | None,
+                  generator: torch.Generator | None = None) -> Tensor:
+        return self.generator(self.sample_latent(n, generator), context)
 
-    def _sample(self, n: int, **kwargs: Tensor | int | None) -> Tensor:
-        return self._generate(n, self._context(kwargs.pop("c", None)))
+    def _sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        return self._generate(n, None, generator)
 
     def _packed(self, x: Tensor) -> Tensor:
         """(B, E0, ...) -> (B / m, m * E0, ...): m samples side by side for the discriminator."""
@@ -114,7 +114,7 @@ class GAN(ImplicitModel):
         return self.adversarial.generator(self._discriminate(self._generate(len(x), context),
                                                              context))
 
-    def loss(self, x: Tensor, **kwargs: Tensor) -> Tensor:
+    def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Refused: a GAN has two losses, one per player; train it with `train_gan`."""
         raise NotImplementedError(
             f"{type(self).__name__} is trained as a two-player game: use "
@@ -135,17 +135,22 @@ class ConditionalGAN(GAN):
         super().__init__(generator, discriminator, latent_dim, event_shape, **kwargs)
         self.n_classes = check_int(n_classes, "n_classes", minimum=2)
 
+    @property
+    def is_conditional(self) -> bool:
+        return True
+
     def _context(self, c: Tensor | int | None, n: int | None = None) -> Tensor:
         if c is None:
-            raise ValueError(f"{type(self).__name__} needs labels c of shape (B,) in "
+            raise ConditionError(f"{type(self).__name__} needs labels c of shape (B,) in "
                              f"0..{self.n_classes - 1}")
         if isinstance(c, int) and not isinstance(c, bool):
             c = torch.full((n or 1,), c, device=self.device)
         c = check_labels(check_tensor(c, "c"), self.n_classes, n, "c")
         return nn.functional.one_hot(c, self.n_classes).to(self.device, torch.float32)
 
-    def _sample(self, n: int, **kwargs: Tensor | int | None) -> Tensor:
-        c = kwargs.pop("c", None)
+    def _sample(self, n: int, c: Tensor | int | None = None, *,  # type: ignore[override]
+                generator: torch.Generator | None = None) -> Tensor:
+        """n samples of class `c` (one label, or (n,) labels); uniform labels by default."""
         if c is None:
-            c = torch.randint(self.n_classes, (n,), device=self.device)
-        return self._generate(n, self._context(c, n))
+            c = torch.randint(self.n_classes, (n,), device=self.device, generator=generator)
+        return self._generate(n, self._context(c, n), generator)

@@ -118,7 +118,8 @@ class LinearGaussianModel(FittedEstimator):
         return d + d * q - q * (q - 1) // 2 + noise
 
     def _log_prob(self, x: Tensor) -> Tensor:
-        chol = precision_cholesky(self.covariance_, "marginal covariance")
+        chol = precision_cholesky(self.covariance_, "marginal covariance", remedy=(
+            "use fewer components or more samples than components"))
         maha = ((x - self.mean_) @ chol).square().sum(-1)
         return gaussian_log_prob(maha, torch.diagonal(chol).log().sum(), x.shape[1])
 
@@ -148,9 +149,10 @@ class LinearGaussianModel(FittedEstimator):
                              f"{tuple(z.shape)}")
         return self.mean_ + z.to(self.mean_) @ self.components_
 
-    def _sample(self, n: int, noise: bool = True) -> Tensor:
+    def _sample(self, n: int, *, noise: bool = True,
+                generator: torch.Generator | None = None) -> Tensor:
         self._check_fitted()
-        like = {"dtype": self.dtype, "device": self.mean_.device}
+        like = {"dtype": self.dtype, "device": self.mean_.device, "generator": generator}
         z = torch.randn(n, self.n_components, **like)
         x = self.mean_ + z @ self.loadings.T
         if noise:

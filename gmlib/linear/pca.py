@@ -74,10 +74,12 @@ class PCA(LinearGaussianModel):
         """The classical projection (x - mu) components_^T, shape (N, q)."""
         return (self.validate_input(x) - self.mean_) @ self.components_.T
 
-    def _sample(self, n: int, noise: bool = True) -> Tensor:
+    def _sample(self, n: int, *, noise: bool = True,
+                generator: torch.Generator | None = None) -> Tensor:
         if noise:
-            return super()._sample(n, noise=True)
-        z = torch.randn(n, self.n_components, dtype=self.dtype, device=self.mean_.device)
+            return super()._sample(n, noise=True, generator=generator)
+        z = torch.randn(n, self.n_components, dtype=self.dtype, device=self.mean_.device,
+                        generator=generator)
         return self.inverse_transform(z * self.explained_variance_.sqrt())
 
 
@@ -117,7 +119,7 @@ class PPCA(LinearGaussianModel):
         if self.method == "closed_form":
             loadings, self.noise_variance_ = ppca_from_covariance(covariance, self.n_components)
             self.components_ = loadings.T
-            return self
+            return self._check_noise(covariance)
         d, q = covariance.shape[0], self.n_components
         gen = generator(self.random_state)
         self.components_ = torch.randn(q, d, generator=gen, dtype=x.dtype).to(x.device)
@@ -135,4 +137,18 @@ class PPCA(LinearGaussianModel):
             return bound
 
         self._iterate(em_step, self.max_iter, self.tol)
+        return self._check_noise(covariance)
+
+    def _check_noise(self, covariance: Tensor) -> PPCA:
+        """Refuse a fit whose noise variance is (numerically) zero: the data lie in a
+        subspace of at most q dimensions (e.g. N <= q + 1 samples), so the density would
+        be singular and its samples NaN."""
+        scale = float(torch.diagonal(covariance).mean())
+        if not float(self.noise_variance_) > 1e-10 * max(scale, 1e-300):
+            rank = int(torch.linalg.matrix_rank(covariance))
+            self.noise_variance_ = None
+            raise ValueError(
+                f"the data span only {rank} dimension(s), no more than n_components="
+                f"{self.n_components}, so the noise variance is 0 and the density singular; "
+                "use fewer components, or more samples than n_components + 1")
         return self

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from gmlib.densities import precision_cholesky, student_t_log_prob
+from gmlib.draws import gamma_draw
 from gmlib.estimator import check_tol
 from gmlib.linear._gaussian import LinearGaussianModel, ppca_from_covariance
 
@@ -86,7 +87,8 @@ class StudentTPPCA(LinearGaussianModel):
         return self.noise_variance_.expand(self.mean_.shape[0])
 
     def _maha(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        chol = precision_cholesky(self.covariance_, "marginal covariance")
+        chol = precision_cholesky(self.covariance_, "marginal covariance", remedy=(
+            "use fewer components or more samples than components"))
         return ((x - self.mean_) @ chol).square().sum(-1), torch.diagonal(chol).log().sum()
 
     def _log_prob(self, x: Tensor) -> Tensor:
@@ -122,7 +124,8 @@ class StudentTPPCA(LinearGaussianModel):
         self._iterate(em_step, self.max_iter, self.tol)
         return self
 
-    def _sample(self, n: int, noise: bool = True) -> Tensor:
-        gaussian = super()._sample(n, noise=noise) - self.mean_
-        u = torch.distributions.Gamma(self.df_ / 2, self.df_ / 2).sample((n,))
+    def _sample(self, n: int, *, noise: bool = True,
+                generator: torch.Generator | None = None) -> Tensor:
+        gaussian = super()._sample(n, noise=noise, generator=generator) - self.mean_
+        u = gamma_draw((self.df_ / 2).expand(n), generator) / (self.df_ / 2)
         return self.mean_ + gaussian / u.sqrt()[:, None]

@@ -18,8 +18,9 @@ from abc import abstractmethod
 import torch
 from torch import Tensor
 
+from gmlib.draws import categorical_draw
 from gmlib.estimator import FittedEstimator, check_tol, generator, run_em
-from gmlib.validation import Support, check_int, check_positive_int
+from gmlib.validation import Support, check_generator, check_int, check_positive_int
 
 __all__ = ["EMMixture", "initial_responsibilities"]
 
@@ -99,7 +100,8 @@ class EMMixture(FittedEstimator):
         """Set the parameters that maximise the bound for responsibilities `resp` (N, K)."""
 
     @abstractmethod
-    def _sample_components(self, components: Tensor) -> Tensor:
+    def _sample_components(self, components: Tensor,
+                           generator: torch.Generator | None = None) -> Tensor:
         """One draw x ~ p(x | k) for each entry k of `components` (n,), shape (n, D)."""
 
     def _initialize(self, x: Tensor, gen: torch.Generator) -> None:
@@ -166,15 +168,17 @@ class EMMixture(FittedEstimator):
         """The most responsible component of each example, shape (B,)."""
         return self.predict_proba(x).argmax(1)
 
-    def _ancestral(self, n: int) -> tuple[Tensor, Tensor]:
+    def _ancestral(self, n: int, generator: torch.Generator | None = None
+                   ) -> tuple[Tensor, Tensor]:
         self._check_fitted()
-        components = torch.multinomial(self.weights_, n, replacement=True)
-        return self._sample_components(components), components
+        components = categorical_draw(self.weights_.log().expand(n, -1), generator)
+        return self._sample_components(components, generator), components
 
-    def _sample(self, n: int) -> Tensor:
-        return self._ancestral(n)[0]
+    def _sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        return self._ancestral(n, generator)[0]
 
-    def sample_with_components(self, n: int) -> tuple[Tensor, Tensor]:
+    def sample_with_components(self, n: int, *, generator: torch.Generator | None = None
+                               ) -> tuple[Tensor, Tensor]:
         """Ancestral samples with their components: k ~ pi, then x ~ p(x | k).
 
         Shapes:
@@ -182,4 +186,4 @@ class EMMixture(FittedEstimator):
         """
         check_positive_int(n, "n")
         with torch.no_grad():
-            return self._ancestral(n)
+            return self._ancestral(n, check_generator(generator))

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from gmlib.densities import LOG_2PI, mahalanobis, precision_cholesky, student_t_log_prob
+from gmlib.draws import gamma_draw
 from gmlib.mixtures._em import EMMixture
 from gmlib.validation import Support, check_nonnegative
 
@@ -261,13 +262,15 @@ class BayesianGaussianMixture(EMMixture):
         log_t = student_t_log_prob(maha, _half_log_det(chol), df, x.shape[1])
         return torch.logsumexp(log_t + self.weights_.log(), dim=1)
 
-    def _sample_components(self, components: Tensor) -> Tensor:
+    def _sample_components(self, components: Tensor,
+                           generator: torch.Generator | None = None) -> Tensor:
         df, chol = self._predictive()
         d = self.means_.shape[1]
-        noise = torch.randn(len(components), d, dtype=self.dtype, device=self.means_.device)
+        noise = torch.randn(len(components), d, dtype=self.dtype, device=self.means_.device,
+                            generator=generator)
         inverse = torch.linalg.inv(chol)  # noise P_k^{-1} has covariance (P_k P_k^T)^{-1}
         for k in components.unique():
             rows = components == k
             noise[rows] = noise[rows] @ inverse[k]
-        chi2 = torch.distributions.Chi2(df[components]).sample()
+        chi2 = 2 * gamma_draw(df[components] / 2, generator)
         return self.means_[components] + noise * (df[components] / chi2).sqrt()[:, None]

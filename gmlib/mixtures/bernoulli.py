@@ -76,5 +76,6 @@ class BernoulliMixture(EMMixture):
         log_prior = self._log_prior()  # of the parameters this E step uses
         return super()._em_step(x) + log_prior / len(x)
 
-    def _sample_components(self, components: Tensor) -> Tensor:
-        return torch.bernoulli(self.means_[components])
+    def _sample_components(self, components: Tensor,
+                           generator: torch.Generator | None = None) -> Tensor:
+        return torch.bernoulli(self.means_[components], generator=generator)

@@ -148,9 +148,11 @@ class GaussianMixture(EMMixture):
     def _log_joint(self, x: Tensor) -> Tensor:
         return self._component_log_prob(x) + self.weights_.log()
 
-    def _sample_components(self, components: Tensor) -> Tensor:
+    def _sample_components(self, components: Tensor,
+                           generator: torch.Generator | None = None) -> Tensor:
         d = self.means_.shape[1]
-        noise = torch.randn(len(components), d, dtype=self.dtype, device=self.means_.device)
+        noise = torch.randn(len(components), d, dtype=self.dtype, device=self.means_.device,
+                            generator=generator)
         if self.covariance_type == "full":  # one Cholesky factor per component, not per draw
             scale = torch.linalg.cholesky(self.covariances_)
             for k in components.unique():

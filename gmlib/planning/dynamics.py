@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from gmlib.base import DensityModel, Support
+from gmlib.exceptions import ConditionError
 from gmlib.planning.normal import normal_draw, normal_log_prob
 from gmlib.validation import check_positive_int, check_tensor
 
@@ -44,7 +45,7 @@ class GaussianDynamics(DensityModel):
     def _check_condition(self, c: Tensor | None, batch: int) -> Tensor:
         width = self.state_dim + self.action_dim
         if c is None:
-            raise TypeError(f"GaussianDynamics needs its condition c = [s, a] of shape "
+            raise ConditionError(f"GaussianDynamics needs its condition c = [s, a] of shape "
                             f"({batch}, {width})")
         check_tensor(c, "c")
         if c.shape != (batch, width):
@@ -64,7 +65,11 @@ class GaussianDynamics(DensityModel):
         mean, std = self.mean_and_std(self._check_condition(c, x.shape[0]))
         return normal_log_prob(x, mean, std)
 
-    def _sample(self, n: int, c: Tensor | None = None,  # type: ignore[override]
+    @property
+    def is_conditional(self) -> bool:
+        return True
+
+    def _sample(self, n: int, c: Tensor | None = None, *,  # type: ignore[override]
                 generator: torch.Generator | None = None) -> Tensor:
         mean, std = self.mean_and_std(self._check_condition(c, n))
         return normal_draw(mean, std, generator)

@@ -21,10 +21,11 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from gmlib.base import GenerativeModel
 from gmlib.data.loaders import make_loader
 from gmlib.train import distributed as ddp
 from gmlib.utils import get_device, seed_everything
-from gmlib.validation import check_positive_int
+from gmlib.validation import check_nonnegative, check_positive_int
 
 __all__ = ["History", "fit"]
 
@@ -74,6 +75,9 @@ def _batch_loss(loss_fn: Callable[..., Tensor], batch: Tensor | list[Tensor] | t
         x, kwargs = batch[0].to(device), {}
     elif isinstance(batch, list | tuple) and len(batch) == 2:
         x, kwargs = batch[0].to(device), {"c": batch[1].to(device)}
+        model = getattr(loss_fn, "__self__", None)  # the model whose bound `loss` this is
+        if isinstance(model, GenerativeModel):  # an unconditional model must not drop c
+            model.check_condition(kwargs["c"])
     else:
         raise TypeError("each batch must be a Tensor x or a pair (x, c); got "
                         f"{type(batch).__name__} of length {len(batch)}")
@@ -190,8 +194,15 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
         check_positive_int(patience, "patience")
         if val_data is None:
             raise ValueError("patience (early stopping) needs val_data")
-    if not (math.isfinite(lr) and lr > 0):
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not (
+            math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a positive number; got {lr!r}")
+    if grad_clip is not None and (isinstance(grad_clip, bool) or not isinstance(
+            grad_clip, int | float) or not (math.isfinite(grad_clip) and grad_clip > 0)):
+        raise ValueError("grad_clip must be None (no clipping) or a finite number > 0, the "
+                         f"largest gradient norm a step may take; got {grad_clip!r}")
+    check_nonnegative(min_delta, "min_delta")
+    check_nonnegative(weight_decay, "weight_decay")
     if not callable(getattr(model, "loss", None)):
         raise TypeError(f"{type(model).__name__} has no loss(x) method to minimise")
     if lr_schedule not in LR_SCHEDULES:

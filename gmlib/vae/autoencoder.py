@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from gmlib.base import check_condition
 from gmlib.utils import parameter_dtype
 from gmlib.validation import check_event_shape, check_finite, check_nonnegative, check_tensor
 
@@ -72,9 +73,10 @@ class Autoencoder(nn.Module):
         with torch.no_grad():
             return self.decode(self.encode(x))
 
-    def loss(self, x: Tensor) -> Tensor:
+    def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Squared reconstruction error per example, summed over values, on the scaled data
         (from a corrupted input in training mode when `noise_std > 0`)."""
+        check_condition(self, c, conditional=False)
         x = self._validate(x)
         target = x.flatten(1).to(parameter_dtype(self)) * self.input_scale
         inputs = target

@@ -36,6 +36,8 @@ from torch import Tensor, nn
 from torch.distributions import Distribution, kl_divergence
 
 from gmlib.base import LatentVariableModel
+from gmlib.draws import seeded_by
+from gmlib.exceptions import ConditionError
 from gmlib.vae.decoders import Decoder, expected_value
 from gmlib.vae.encoders import Encoder
 from gmlib.vae.priors import StandardNormalPrior, VampPrior
@@ -87,10 +89,12 @@ class VAE(LatentVariableModel):
 
     # ------------------------------------------------------------ the three distributions
 
+    @property
+    def is_conditional(self) -> bool:
+        return self.n_classes is not None
+
     def _context(self, c: Tensor | int | None, n: int) -> Tensor | None:
-        if c is not None:
-            raise TypeError(f"{type(self).__name__} is unconditional and takes no c; use "
-                            "ConditionalVAE for a model of p(x | c)")
+        self.check_condition(c)
         return None
 
     def encode(self, x: Tensor, c: Tensor | None = None) -> Distribution:
@@ -193,12 +197,14 @@ class VAE(LatentVariableModel):
             self.steps += 1
         return value
 
-    def _sample(self, n: int, c: Tensor | int | None = None, *, mean: bool = False) -> Tensor:
+    def _sample(self, n: int, c: Tensor | int | None = None, *, mean: bool = False,
+                generator: torch.Generator | None = None) -> Tensor:
         """z ~ p(z), then x ~ p(x | z); with `mean=True` the decoder's mean instead of a draw
         (smoother pictures, but not samples of the model)."""
-        z = self.prior().sample((n,))
-        p = self.decoder(z, self._context(c, n))
-        return expected_value(p) if mean else p.sample().to(z.dtype)
+        with seeded_by(generator, self.device):
+            z = self.prior().sample((n,))
+            p = self.decoder(z, self._context(c, n))
+            return expected_value(p) if mean else p.sample().to(z.dtype)
 
     @torch.no_grad()
     def active_units(self, x: Tensor, threshold: float = 0.01,
@@ -232,7 +238,7 @@ class ConditionalVAE(VAE):
 
     def _context(self, c: Tensor | int | None, n: int) -> Tensor:
         if c is None:
-            raise TypeError("ConditionalVAE needs the labels: pass c= (ints "
+            raise ConditionError("ConditionalVAE needs the labels: pass c= (ints "
                             f"0..{self.n_classes - 1})")
         if isinstance(c, int) and not isinstance(c, bool):
             c = torch.full((n,), c, device=self.device)

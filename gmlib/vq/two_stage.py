@@ -66,23 +66,28 @@ class TwoStageModel(GenerativeModel):
     def _prior_input(self, tokens: Tensor) -> Tensor:
         return tokens.reshape(len(tokens), *self.prior.event_shape)
 
-    def loss(self, x: Tensor) -> Tensor:
+    def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """-log p(z(x)): the prior's loss on the tokens (the decoder term does not depend
         on the prior)."""
+        self.check_condition(c)
         return -self.prior.log_prob(self._prior_input(self.tokens(x)))
 
     def elbo_terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(log p(z(x)), log p(x | z(x))), each (B,)."""
+        x = self.validate_input(x)
+        if len(x) == 0:
+            return self._empty_result(x), self._empty_result(x)
         z = self.tokens(x)
         with torch.no_grad():
             return self.prior.log_prob(self._prior_input(z)), self.vqvae.log_likelihood(x, z)
 
-    def elbo(self, x: Tensor) -> Tensor:
+    def elbo(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """log p(z(x)) + log p(x | z(x)) <= log p(x), per image (B,)."""
+        self.check_condition(c)
         prior, decoder = self.elbo_terms(x)
         return prior + decoder
 
-    def log_prob(self, x: Tensor, **kwargs: object) -> Tensor:
+    def log_prob(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """Refuses: the sum over n_codes^N token grids is intractable; elbo is a bound."""
         raise NotImplementedError(
             "log p(x) sums over every grid of tokens; elbo(x) keeps the encoder's grid, a "
@@ -92,5 +97,5 @@ class TwoStageModel(GenerativeModel):
                 generator: torch.Generator | None = None) -> Tensor:
         """Tokens from the prior, then images from the decoder: each pixel's most likely
         level (`mode`, as VQ-VAE papers show them) or a draw from p(x | z)."""
-        z = self.prior.sample(n).reshape(n, -1).long()
+        z = self.prior.sample(n, generator=generator).reshape(n, -1).long()
         return self.vqvae.decode(z, mode=mode, generator=generator)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from gmlib.base import check_condition
 from gmlib.data.digits import levels_to_signed
 from gmlib.validation import (
     Support,
@@ -157,8 +158,9 @@ class VQVAE(nn.Module):
         out = self.quantizer(self.encode_continuous(x))
         return self._decode(out.z_q), out
 
-    def loss(self, x: Tensor) -> Tensor:
+    def loss(self, x: Tensor, c: Tensor | None = None) -> Tensor:
         """-log p(x | z_q(x)) + codebook loss + beta * commitment loss, per image (B,)."""
+        check_condition(self, c, conditional=False)
         logits, out = self.quantize(x)
         log_p = torch.log_softmax(logits, -1).gather(-1, x.long().unsqueeze(-1))
         reconstruction = -log_p.flatten(1).sum(-1)
