@@ -9,7 +9,7 @@ import random
 import pytest
 import torch
 
-from gmlib.autoregressive import MADE, CausalTransformer, PixelCNN, WaveNet
+from gmlib.autoregressive import MADE, NADE, CausalTransformer, PixelCNN, WaveNet
 from gmlib.coding import (
     MAX_TOTAL,
     ANSStack,
@@ -22,9 +22,10 @@ from gmlib.coding import (
     ideal_code_length,
     probabilities_to_cdf,
 )
-from gmlib.coding.bitsback import BB_HEADER, latent_buckets
-from gmlib.coding.compress import HEADER
+from gmlib.coding.bitsback import latent_buckets
+from gmlib.coding.envelope import envelope_bytes
 from gmlib.data import digits
+from gmlib.exceptions import IntegrityError
 from gmlib.independent import IndependentCategorical
 from gmlib.mixtures import BernoulliMixture
 from gmlib.train import fit
@@ -166,7 +167,7 @@ def test_compress_round_trips_and_costs_the_models_nll(name):
         x = digits("test")[:40]
     data = compress(model, x)
     torch.testing.assert_close(decompress(model, data), x.float())
-    payload_bits = 8 * (len(data) - HEADER.size)
+    payload_bits = 8 * (len(data) - envelope_bytes(data))
     nll = _nll_bits(model, x)
     assert payload_bits <= 1.01 * nll + 16
     assert payload_bits >= 0.99 * nll - 16
@@ -175,10 +176,36 @@ def test_compress_round_trips_and_costs_the_models_nll(name):
 def test_compress_rejects_what_it_cannot_code():
     model = IndependentCategorical((1, 8, 8), 17).fit(digits("train"))
     data = compress(model, digits("test")[:5])
-    with pytest.raises(ValueError, match="truncated"):
+    with pytest.raises(IntegrityError, match="truncated"):
         decompress(model, data[:-3])
-    with pytest.raises(ValueError, match="magic"):
+    with pytest.raises(IntegrityError, match="not a compress stream"):
         decompress(model, b"XXXX" + data[4:])
+
+
+def test_decompress_refuses_another_model_other_bits_and_corruption():
+    model = IndependentCategorical((1, 8, 8), 17).fit(digits("train"))
+    x = digits("test")[:5]
+    data = compress(model, x)
+    # one flipped bit anywhere (header or payload) fails the checksum
+    for position in (len(data) // 2, 30, len(data) - 6):
+        flipped = bytearray(data)
+        flipped[position] ^= 0x04
+        with pytest.raises(IntegrityError, match="CRC-32"):
+            decompress(model, bytes(flipped))
+    other_weights = IndependentCategorical((1, 8, 8), 17).fit(digits("val"))
+    with pytest.raises(IntegrityError, match="another IndependentCategorical"):
+        decompress(other_weights, data)
+    with pytest.raises(IntegrityError, match="n_levels=17; the decoder has n_levels=9"):
+        decompress(IndependentCategorical((1, 8, 8), 9), data)
+    with pytest.raises(IntegrityError, match="coded with a IndependentCategorical; got a NADE"):
+        decompress(NADE(64, 8), data)
+    with pytest.raises(IntegrityError, match="bits=16; the decoder has bits=12"):
+        decompress(model, data, bits=12)
+    old = bytearray(data)
+    old[4] = 1
+    with pytest.raises(IntegrityError, match="format version 1; this gmlib reads version 2"):
+        decompress(model, bytes(old))
+    torch.testing.assert_close(decompress(model, data), x.float())  # the right one decodes
     with pytest.raises(TypeError, match="AutoregressiveModel or an IndependentCategorical"):
         compress(torch.nn.Linear(2, 2), torch.zeros(2, 2))
     with pytest.raises(ValueError, match="levels"):
@@ -245,7 +272,7 @@ def test_bits_back_round_trip_costs_the_marginal_likelihood(mixture_and_digits):
     decoded, state = bits_back_decompress(model, data)
     assert torch.equal(decoded, x)
     assert state == random.Random(3).getrandbits(64) | 1 << 63  # every borrowed bit returned
-    net = 8 * (len(data) - BB_HEADER.size) - 64
+    net = 8 * (len(data) - envelope_bytes(data)) - 64
     nll_bits = float(-model.log_prob(x).sum()) / math.log(2)
     # with the exact posterior the net rate is -log2 p(x): within 1% + the stack's rounding
     assert abs(net - nll_bits) < 0.01 * nll_bits + 8
@@ -264,13 +291,19 @@ def test_bits_back_errors(mixture_and_digits):
     with pytest.raises(ValueError, match="binary values"):
         bits_back_compress(model, x * 2)
     data = bits_back_compress(model, x[:20])
-    with pytest.raises(ValueError, match="not a gmlib bits-back stream"):
+    with pytest.raises(IntegrityError, match="not a bits_back_compress stream"):
         bits_back_decompress(model, b"GMLZ" + data[4:])
-    with pytest.raises(ValueError, match="too short"):
+    with pytest.raises(IntegrityError, match="truncated"):
         bits_back_decompress(model, data[:5])
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x01
+    with pytest.raises(IntegrityError, match="CRC-32"):
+        bits_back_decompress(model, bytes(flipped))
     other = BernoulliMixture(3, random_state=1).fit(x)
-    with pytest.raises(ValueError, match="initial 64 bits did not come back"):
+    with pytest.raises(IntegrityError, match="another BernoulliMixture"):
         bits_back_decompress(other, data)
+    with pytest.raises(IntegrityError, match="bits=16; the decoder has bits=20"):
+        bits_back_decompress(model, data, bits=20)
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +330,7 @@ def test_bits_back_with_a_vae_round_trips_at_its_negative_elbo(grey_vae):
     data = bits_back_compress(grey_vae, x, latent_bits=8, bits=20, initial_bits=256, seed=1)
     decoded, state = bits_back_decompress(grey_vae, data, bits=20)
     assert torch.equal(decoded, x) and state == random.Random(1).getrandbits(256) | 1 << 255
-    net = (8 * (len(data) - BB_HEADER.size) - 256) / len(x)
+    net = (8 * (len(data) - envelope_bytes(data)) - 256) / len(x)
     with torch.no_grad():
         elbo_bits = float(-grey_vae.elbo(x).mean()) / math.log(2)
         # the two-part code: the bucket of the posterior mean at 8 bits a coordinate, then x

@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import Tensor
 
+from gmlib.exceptions import IntegrityError
 from gmlib.train import History, fit, load_checkpoint, save_checkpoint
 
 from .conftest import DiagonalGaussian
@@ -157,7 +158,7 @@ def test_checkpoint_errors(tmp_path):
     with pytest.raises(ValueError, match="holds no optimizer state"):
         load_checkpoint(path, optimizer=torch.optim.Adam(model.parameters()))
     (tmp_path / "junk.pt").write_bytes(b"not a zip file")
-    with pytest.raises(ValueError, match="not a checkpoint that loads safely"):
+    with pytest.raises(IntegrityError, match="not a checkpoint that loads safely"):
         load_checkpoint(tmp_path / "junk.pt")
 
 
@@ -184,3 +185,53 @@ def test_checkpoint_format_and_version_checks(tmp_path):
     torch.save({**payload, "gmlib_version": "99.0.0"}, tmp_path / "old.pt")
     with pytest.warns(UserWarning, match="was saved by gmlib 99.0.0"):
         load_checkpoint(tmp_path / "old.pt", model)
+
+
+def test_checkpoint_detects_corruption_and_misuse(tmp_path):
+    """Format 2: a content hash checked on load, and named errors for a missing entry,
+    another format version and parameters of another shape."""
+    model = DiagonalGaussian(3)
+    with torch.no_grad():
+        model.mu.copy_(torch.arange(3.0))
+    path = save_checkpoint(tmp_path / "c.pt", model, hparams={"dim": 3})
+    raw = path.read_bytes()
+    start = raw.find(torch.arange(3.0).numpy().tobytes())  # the weights' bytes in the zip
+    assert start > 0
+    for offset, size in ((start, 4), (start + 4, 64)):
+        corrupted = bytearray(raw)
+        corrupted[offset:offset + size] = b"\x7f" * min(size, len(raw) - offset)
+        bad = tmp_path / f"bad{offset}.pt"
+        bad.write_bytes(bytes(corrupted))
+        with pytest.raises(IntegrityError, match="content hash|loads safely"):
+            load_checkpoint(bad, DiagonalGaussian(3))
+    payload = torch.load(path, weights_only=True)
+    for key, value, message in (
+            ("format", 99, r"format 99; this gmlib .* reads formats \[1, 2\]: upgrade"),
+            ("format", "2", "format '2'")):
+        edited = dict(payload, **{key: value})
+        torch.save(edited, tmp_path / "edited.pt")
+        with pytest.raises(ValueError, match=message):
+            load_checkpoint(tmp_path / "edited.pt")
+    torch.save({k: v for k, v in payload.items() if k != "hparams"}, tmp_path / "lacks.pt")
+    with pytest.raises(ValueError, match=r"lacks \['hparams'\]"):
+        load_checkpoint(tmp_path / "lacks.pt")
+    with pytest.raises(ValueError, match=r"mu: \(3,\) in the file, \(4,\) in the model"):
+        load_checkpoint(path, DiagonalGaussian(4))
+    old = dict(payload, format=1)
+    del old["sha256"]
+    torch.save(old, tmp_path / "old.pt")
+    with pytest.warns(UserWarning, match="format-1 checkpoint"):
+        load_checkpoint(tmp_path / "old.pt", DiagonalGaussian(3))
+
+
+def test_upgrade_checkpoint_adds_the_hash(tmp_path):
+    from gmlib.train.checkpoint import upgrade_checkpoint
+
+    model = DiagonalGaussian(2)
+    path = save_checkpoint(tmp_path / "m.pt", model, hparams={"dim": 2})
+    old = dict(torch.load(path, weights_only=True), format=1, gmlib_version="0.1.0")
+    del old["sha256"]
+    torch.save(old, path)
+    upgrade_checkpoint(path)
+    payload = load_checkpoint(path, DiagonalGaussian(2))  # no warning: format 2, hashed
+    assert payload["format"] == 2 and payload["extra"]["upgraded_from"] == "0.1.0"

@@ -30,21 +30,24 @@ they compute identical floats on one machine; decoding on another machine (other
 other device) may differ in a table entry and corrupt the stream, which the final check
 of the initial bits then reports.
 
-Format: a 19-byte header (magic b"GMBB", version 2, the model kind, N, D, initial bits,
-latent bits) and the state.
+Format (version 3): the final ANS state in `gmlib.coding.envelope` (magic b"GMBB"), whose
+fields are the model kind, N, D, the initial bits, the latent bits and the table bits, and
+which records the model's fingerprint and a CRC-32: another model, other bits or a
+corrupted stream are refused with what differs.
 """
 
 from __future__ import annotations
 
 import random
-import struct
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
 from gmlib.coding.ans import ANSStack
+from gmlib.coding.envelope import open_envelope, seal
 from gmlib.coding.tables import probabilities_to_cdf
+from gmlib.exceptions import IntegrityError
 from gmlib.mixtures import BernoulliMixture
 from gmlib.vae import VAE
 from gmlib.vae.decoders import BernoulliDecoder, CategoricalDecoder
@@ -52,11 +55,10 @@ from gmlib.vae.encoders import GaussianEncoder
 from gmlib.vae.priors import StandardNormalPrior
 from gmlib.validation import Support, check_int, check_support, check_tensor
 
-__all__ = ["BB_HEADER", "bits_back_compress", "bits_back_decompress", "latent_buckets"]
+__all__ = ["MAGIC", "VERSION", "bits_back_compress", "bits_back_decompress", "latent_buckets"]
 
 MAGIC = b"GMBB"
-VERSION = 2
-BB_HEADER = struct.Struct("<4sBBIIIB")
+VERSION = 3
 _KINDS = {BernoulliMixture: 0, VAE: 1}
 Table = list[int]
 
@@ -202,9 +204,9 @@ def bits_back_compress(model: BernoulliMixture | VAE, x: Tensor, *, bits: int = 
             stack.push(value, table)
         for symbol, table in zip(z, code.prior, strict=True):
             stack.push(symbol, table)
-    header = BB_HEADER.pack(MAGIC, VERSION, _kind(model), len(x), code.dim, initial_bits,
-                            latent_bits)
-    return header + stack.to_bytes()
+    fields = {"kind": _kind(model), "n": len(x), "n_dims": code.dim,
+              "initial_bits": initial_bits, "latent_bits": latent_bits, "bits": bits}
+    return seal(MAGIC, VERSION, model, fields, stack.to_bytes())
 
 
 def bits_back_decompress(model: BernoulliMixture | VAE, data: bytes, *,
@@ -212,20 +214,17 @@ def bits_back_decompress(model: BernoulliMixture | VAE, data: bytes, *,
     """Invert `bits_back_compress`: returns x, (N, D) for a mixture or (N, *event_shape) for
     a VAE, and the initial state, which must come out exactly (a check that every borrowed
     bit was given back)."""
-    if not isinstance(data, (bytes, bytearray)) or len(data) < BB_HEADER.size:
-        raise ValueError("data is not a gmlib bits-back stream (too short)")
-    magic, version, kind, n, d, initial_bits, latent_bits = BB_HEADER.unpack_from(data)
-    if magic != MAGIC or version != VERSION:
-        raise ValueError("data is not a gmlib bits-back stream (bad magic or version)")
-    code = _code(model, _check_range(bits, "bits", 8, 32), max(latent_bits, 1))
-    if kind != _kind(model):
-        coded_with = {k: cls.__name__ for cls, k in _KINDS.items()}.get(kind, "?")
-        raise ValueError(f"the stream was coded with a {coded_with}; got a "
-                         f"{type(model).__name__}")
+    _code(model, _check_range(bits, "bits", 8, 32), 1)  # refuses a model it cannot code
+    fields, payload = open_envelope(
+        data, MAGIC, VERSION, model,
+        {"kind": _kind(model), "n": None, "n_dims": None, "initial_bits": None,
+         "latent_bits": None, "bits": bits}, what="bits_back_compress")
+    n, d, initial_bits = fields["n"], fields["n_dims"], fields["initial_bits"]
+    code = _code(model, bits, max(fields["latent_bits"], 1))
     if d != code.dim:
-        raise ValueError(f"the stream holds {d}-dimensional examples; the model has "
-                         f"{code.dim}")
-    stack = ANSStack.from_bytes(bytes(data[BB_HEADER.size:]))
+        raise IntegrityError(f"the stream holds {d}-dimensional examples; the model has "
+                             f"{code.dim}")
+    stack = ANSStack.from_bytes(payload)
     x = code.empty(n)
     flat = x.view(n, -1)
     for row in reversed(range(n)):

@@ -10,14 +10,16 @@ instead of reading all conditionals from one pass over the finished image. Model
 cached sampler (NADE, MADE, WaveNet, SequenceLSTM, the transformer) take one cheap cached step
 per variable, in the model's order, on both sides instead of a full network pass.
 
-Format: a 13-byte header (magic b"GMLZ", version 1, number of examples and payload length,
-little-endian) and the coder's payload, variables coded dimension-major (variable 1 of
-every example, then variable 2, ...) so the decoder fills all examples in parallel.
+Format (version 2): the coder's payload in `gmlib.coding.envelope` (magic b"GMLZ"), whose
+fields are the number of examples N, D, the levels K and the table bits, and which records
+the model's fingerprint and a CRC-32, so decoding with another model, other bits or a
+corrupted stream is refused with what differs. Variables are coded dimension-major
+(variable 1 of every example, then variable 2, ...) so the decoder fills all examples in
+parallel.
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 
 import torch
@@ -25,15 +27,14 @@ from torch import Tensor, nn
 
 from gmlib.autoregressive.base import AutoregressiveModel
 from gmlib.coding.arithmetic import ArithmeticDecoder, ArithmeticEncoder
+from gmlib.coding.envelope import open_envelope, seal
 from gmlib.coding.tables import probabilities_to_cdf
 from gmlib.independent import IndependentCategorical
-from gmlib.validation import check_tensor
 
-__all__ = ["HEADER", "MAGIC", "compress", "decompress"]
+__all__ = ["MAGIC", "VERSION", "compress", "decompress"]
 
 MAGIC = b"GMLZ"
-VERSION = 1
-HEADER = struct.Struct("<4sBII")
+VERSION = 2
 
 
 def _check_model(model: nn.Module) -> tuple[int, int]:
@@ -96,9 +97,10 @@ def compress(model: nn.Module, x: Tensor, *, bits: int = 16) -> bytes:
     Shapes:
         x: (N, *event_shape) -> bytes
     """
-    n_dims, _ = _check_model(model)
+    n_dims, n_levels = _check_model(model)
     model.eval()
-    x = model.validate_input(check_tensor(x, "x")).reshape(len(x), n_dims)
+    x = model.validate_input(x)
+    x = x.reshape(len(x), n_dims)
     x = x.to(model.device) if isinstance(model, AutoregressiveModel) else x
     encoder = ArithmeticEncoder()
     steps = _conditionals(model, x, len(x), bits)
@@ -106,8 +108,8 @@ def compress(model: nn.Module, x: Tensor, *, bits: int = 16) -> bytes:
         symbols = x[:, i].long().tolist()
         for symbol, table in zip(symbols, tables.tolist(), strict=True):
             encoder.encode(symbol, table)
-    payload = encoder.finish()
-    return HEADER.pack(MAGIC, VERSION, len(x), len(payload)) + payload
+    fields = {"n": len(x), "n_dims": n_dims, "n_levels": n_levels, "bits": bits}
+    return seal(MAGIC, VERSION, model, fields, encoder.finish())
 
 
 @torch.no_grad()
@@ -117,18 +119,12 @@ def decompress(model: nn.Module, data: bytes, *, bits: int = 16) -> Tensor:
     Shapes:
         returns (N, *event_shape) float values 0..K-1
     """
-    n_dims, _ = _check_model(model)
+    n_dims, n_levels = _check_model(model)
     model.eval()
-    if not isinstance(data, bytes | bytearray) or len(data) < HEADER.size:
-        raise ValueError(f"data must be bytes made by compress (at least {HEADER.size} bytes)")
-    magic, version, n, length = HEADER.unpack_from(data)
-    if magic != MAGIC or version != VERSION:
-        raise ValueError("data does not start with a gmlib.coding header (magic b'GMLZ', "
-                         "version 1): it was not made by compress")
-    payload = bytes(data[HEADER.size:])
-    if len(payload) != length:
-        raise ValueError(f"the stream is truncated or padded: the header announces {length} "
-                         f"payload bytes, the data holds {len(payload)}")
+    fields, payload = open_envelope(
+        data, MAGIC, VERSION, model,
+        {"n": None, "n_dims": n_dims, "n_levels": n_levels, "bits": bits}, what="compress")
+    n = fields["n"]
     decoder = ArithmeticDecoder(payload)
     out = torch.zeros(n, n_dims)
     steps = _conditionals(model, None, n, bits)
