@@ -25,6 +25,7 @@ same clear way. Sampling always runs under `torch.no_grad()`.
 from __future__ import annotations
 
 import inspect
+import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -143,10 +144,10 @@ class GenerativeModel(nn.Module, ABC):
         x = as_batch(x, self.input_dtype, name)
         if self.event_shape is not None:
             check_event_shape(x, self.event_shape, name)
-        has_state = any(True for _ in (*self.parameters(), *self.buffers()))
-        if has_state and x.device != self.device:
+        state = next(itertools.chain(self.parameters(), self.buffers()), None)
+        if state is not None and x.device != state.device:
             raise ValueError(f"{name} is on {x.device} but {type(self).__name__} is on "
-                             f"{self.device}; move one of them with .to(...)")
+                             f"{state.device}; move one of them with .to(...)")
         return check_support(x, self.support, name)
 
     def _empty_result(self, x: Tensor) -> Tensor:

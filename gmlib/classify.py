@@ -175,7 +175,7 @@ def learning_curve(models: Mapping[str, Callable[[], Classifier]], x: Tensor, y:
         repeats: random subsets per size.
 
     Returns:
-        `{name: accuracies}` with accuracies of shape (len(sizes), repeats).
+        A dict from each model's name to its accuracies, shape (len(sizes), repeats).
     """
     check_positive_int(repeats, "repeats")
     if len(x) != len(y) or len(x_test) != len(y_test):

@@ -286,7 +286,12 @@ CHECKS: dict[str, Callable[[ContractCase], None]] = {
 
 
 def run_check(case: ContractCase, check: str) -> None:
-    """Run one named check of `CHECKS` on a case (raises AssertionError when it fails)."""
+    """Run one named check of `CHECKS` on a case (raises AssertionError when it fails).
+
+    Examples:
+        >>> for check in CHECKS:  # the whole battery on one registered model
+        ...     run_check(CASES["NADE"], check)
+    """
     CHECKS[check](case)
 
 

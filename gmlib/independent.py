@@ -36,6 +36,15 @@ class IndependentCategorical(DensityModel):
 
     Shapes:
         x: (B, *event_shape) with integer values in 0..K-1; log_prob -> (B,)
+
+    Examples:
+        >>> import torch
+        >>> from gmlib.data import digits
+        >>> model = IndependentCategorical((1, 8, 8), n_levels=17).fit(digits("train"))
+        >>> round(float(-model.log_prob(digits("test")).mean()), 1)  # nats per test digit
+        106.4
+        >>> model.sample(2, generator=torch.Generator().manual_seed(0)).shape
+        torch.Size([2, 1, 8, 8])
     """
 
     def __init__(self, event_shape: Sequence[int] | int, n_levels: int, *,

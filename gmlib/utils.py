@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,12 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def get_device(device: str | torch.device = "auto") -> torch.device:
-    """Resolve a device name; `"auto"` picks CUDA, then Apple's MPS, then the CPU.
+    """Resolve a device name; `"auto"` picks CUDA, else the CPU.
+
+    `"auto"` never picks Apple's MPS: MPS has no float64, which the diffusion schedules, the
+    exact-likelihood estimators, the coders' tables and several samplers use on the model's
+    device for accuracy. Ask for `"mps"` explicitly to try it; gmlib then warns, because
+    those parts fail there (tests/test_utils.py checks both rules with MPS simulated).
 
     Args:
         device: `"auto"`, or anything `torch.device` accepts (`"cpu"`, `"cuda:0"`, ...).
@@ -56,12 +62,7 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
     if isinstance(device, torch.device):
         resolved = device
     elif device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     else:
         try:
             resolved = torch.device(device)
@@ -75,6 +76,9 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
             raise ValueError("device 'mps' was asked for, but MPS is not available")
+        warnings.warn("MPS has no float64: gmlib's diffusion schedules, exact likelihoods, "
+                      "coders and several samplers compute in float64 and fail there; "
+                      "'auto' uses the CPU instead", UserWarning, stacklevel=2)
     return resolved
 
 

@@ -218,3 +218,23 @@ def test_solutions_live_only_in_the_exercises_section(path):
     for index, cell in enumerate(cells[:start]):
         assert "# BEGIN SOLUTION" not in source(cell), f"{path.name} cell {index}"
         assert "{solution}" not in source(cell), f"{path.name} cell {index}"
+
+
+def test_api_reference_has_a_page_per_subpackage():
+    """Every gmlib subpackage has an API page (autodoc over its docstrings) in the book."""
+    import pkgutil
+
+    import gmlib
+
+    subpackages = sorted(m.name for m in pkgutil.iter_modules(gmlib.__path__) if m.ispkg)
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    chapters = [ch for part in toc["parts"] for ch in part["chapters"]]
+    listed = [f"{ch['file']}" for ch in chapters if ch["file"] == "api/index"]
+    listed += [s["file"] for ch in chapters if ch["file"] == "api/index" for s in ch["sections"]]
+    assert listed == ["api/index", "api/gmlib", *(f"api/{p}" for p in subpackages)]
+    for name in subpackages:
+        page = (ROOT / "api" / f"{name}.md").read_text()
+        assert f".. automodule:: gmlib.{name}\n" in page
+    core = (ROOT / "api" / "gmlib.md").read_text()
+    for module in (m.name for m in pkgutil.iter_modules(gmlib.__path__) if not m.ispkg):
+        assert f".. automodule:: gmlib.{module}\n" in core, module

@@ -39,11 +39,20 @@ def test_seed_everything_rejects_bad_seeds(bad):
 
 def test_get_device_auto_and_names():
     auto = get_device("auto")
-    assert auto.type in {"cpu", "cuda", "mps"}
+    assert auto.type in {"cpu", "cuda"}
     if torch.cuda.is_available():
         assert auto.type == "cuda"
     assert get_device("cpu") == torch.device("cpu")
     assert get_device(torch.device("cpu")) == torch.device("cpu")
+
+
+def test_auto_never_picks_mps_which_has_no_float64(monkeypatch):
+    """On a Mac (MPS simulated here): 'auto' is the CPU, an explicit 'mps' warns why."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert get_device("auto") == torch.device("cpu")
+    with pytest.warns(UserWarning, match="MPS has no float64"):
+        assert get_device("mps").type == "mps"
 
 
 def test_get_device_rejects_unknown_names():

@@ -179,7 +179,13 @@ def register(entry: BenchEntry) -> BenchEntry:
 
 
 def entries() -> dict[str, BenchEntry]:
-    """All registered entries, by name, in registration order."""
+    """All registered entries, by name, in registration order.
+
+    Examples:
+        >>> entry = entries()["independent-categorical"]
+        >>> entry.family, entry.track
+        ('baseline', '17-level')
+    """
     global _LOADED
     if not _LOADED:
         for module in ENTRY_MODULES:

@@ -96,6 +96,16 @@ def compress(model: nn.Module, x: Tensor, *, bits: int = 16) -> bytes:
 
     Shapes:
         x: (N, *event_shape) -> bytes
+
+    Examples:
+        >>> import torch
+        >>> from gmlib.data import digits
+        >>> from gmlib.independent import IndependentCategorical
+        >>> model = IndependentCategorical((1, 8, 8), 17).fit(digits("train"))
+        >>> x = digits("test")[:20]
+        >>> data = compress(model, x)
+        >>> torch.equal(decompress(model, data), x)
+        True
     """
     n_dims, n_levels = _check_model(model)
     model.eval()

@@ -47,6 +47,15 @@ class GaussianMixture(EMMixture):
 
     Shapes:
         x: (N, D); log_prob -> (N,); predict_proba -> (N, K); sample(n) -> (n, D)
+
+    Examples:
+        >>> import torch
+        >>> gen = torch.Generator().manual_seed(0)
+        >>> x = torch.cat([torch.randn(100, 2, generator=gen) - 4,
+        ...                torch.randn(100, 2, generator=gen) + 4])
+        >>> mixture = GaussianMixture(2, random_state=0).fit(x)
+        >>> mixture.predict(torch.tensor([[-4.0, -4.0], [4.0, 4.0]])).tolist()
+        [0, 1]
     """
 
     means_: Tensor

@@ -185,6 +185,16 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
 
     Raises:
         ValueError: bad arguments, or a loss that became NaN/inf (with the step it happened).
+
+    Examples:
+        >>> import torch
+        >>> from gmlib.data import digits
+        >>> from gmlib.flows import RealNVP
+        >>> model = RealNVP((64,), n_layers=2, hidden=32)
+        >>> x = digits("train", flatten=True) / 16 + torch.rand(1000, 64) / 16  # dequantised
+        >>> history = fit(model, x, epochs=1, batch_size=100, seed=0)
+        >>> history.steps_run, len(history.step_loss)
+        (10, 10)
     """
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")

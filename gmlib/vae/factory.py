@@ -70,6 +70,12 @@ def build_vae(event_shape: Sequence[int] = (1, 8, 8), *, likelihood: str = "logi
         channels: feature maps of the conv decoder.
         n_classes: labels for a conditional VAE.
         beta, warmup_steps, train_k: passed to `VAE`.
+
+    Examples:
+        >>> from gmlib.data import digits
+        >>> vae = build_vae((1, 8, 8), likelihood="categorical")
+        >>> vae.elbo(digits("test")[:4]).shape  # one bound per image, in nats
+        torch.Size([4])
     """
     shape = tuple(int(s) for s in event_shape)
     check_int(latent_dim, "latent_dim", 1)
