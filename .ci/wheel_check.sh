@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-.venv/bin/python -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" .
+# build from a copy of the tracked files, so no build/ folder lands in the working tree
+git ls-files -z | tar --null -cf - -T - | tar -xf - -C "$work" --one-top-level=src
+.venv/bin/python -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$work/src"
 python3 -m venv "$work/venv"
 grep -E '^(torch|numpy|scipy|scikit-learn|matplotlib|tqdm)==' requirements.txt > "$work/pins.txt"
 "$work/venv/bin/python" -m pip install --quiet -r "$work/pins.txt"

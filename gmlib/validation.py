@@ -14,10 +14,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from gmlib.exceptions import ConditionError
+
 __all__ = [
     "MAX_SAMPLES",
     "Support",
     "as_batch",
+    "as_labels",
     "check_event_shape",
     "check_finite",
     "check_generator",
@@ -141,6 +144,25 @@ def check_labels(y: object, n_classes: int, n: int | None = None, name: str = "y
         raise ValueError(f"{name} must hold class labels 0..{n_classes - 1}; got "
                          f"{y[bad][0].item():g}")
     return y.long()
+
+
+def as_labels(c: Tensor | int | None, n_classes: int | None, batch: int | None,
+              device: torch.device) -> Tensor | None:
+    """The one encoding of class labels: `c` as (batch,) int64 labels on `device`, from a
+    tensor of labels or one int for the whole batch; None stays None (no label).
+
+    Raises:
+        ConditionError: labels for a model without classes (`n_classes=None`).
+        ValueError: labels outside 0..n_classes-1 or of another length than `batch`.
+    """
+    if c is None:
+        return None
+    if n_classes is None:
+        raise ConditionError("this model is unconditional (n_classes=None), so it cannot use "
+                             "the condition c")
+    if isinstance(c, int) and not isinstance(c, bool):
+        c = torch.full((batch or 1,), c, dtype=torch.long, device=device)
+    return check_labels(c, n_classes, batch, "c").to(device)
 
 
 def check_event_shape(x: Tensor, event_shape: Sequence[int], name: str = "x") -> Tensor:

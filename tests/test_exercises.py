@@ -109,6 +109,24 @@ def test_strip_tree_and_command_line(tmp_path):
         strip_tree(ROOT / "lectures", ROOT / "lectures")
     with pytest.raises(FileNotFoundError, match="no folder"):
         strip_tree(tmp_path / "missing", tmp_path / "out")
+
+
+def test_strip_command_turns_bad_input_into_one_line(tmp_path, capsys):
+    from gmlib.exercises.__main__ import main
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (tmp_path / "a_file").write_text("")
+    (source / "01_x.ipynb").write_text('{"nbformat": 4}')
+    for argv, message in (
+            ([str(source), str(tmp_path / "out")], "not a Jupyter notebook: no list of cells"),
+            ([str(source), str(tmp_path / "a_file")], "is a file, not a folder")):
+        assert main(["strip", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    (source / "01_x.ipynb").write_text("{broken")
+    assert main(["strip", str(source), str(tmp_path / "out")]) == 2
+    assert "01_x.ipynb" in capsys.readouterr().err
     done = subprocess.run([sys.executable, "-m", "gmlib.exercises", "strip",
                            str(ROOT / "lectures"), str(tmp_path / "cli")],
                           capture_output=True, text=True, check=False)

@@ -53,3 +53,21 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys, tmp_path):
 def test_non_positive_epochs_are_refused():
     with pytest.raises(SystemExit):
         parse_args(["fvsbn", "--epochs", "0"])
+
+
+def test_unusable_inputs_are_one_line_errors_before_training(tmp_path, capsys):
+    """An output path that is a file, and corrupt data files, exit 2 with one line."""
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit) as stop:
+        parse_args(["fvsbn", "--out", str(tmp_path / "a_file")])
+    assert stop.value.code == 2
+    assert "is a file; the run writes a folder there" in capsys.readouterr().err
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (folder / name).write_bytes(bytes(range(256)) * 3)  # not IDX: the magic is wrong
+    assert main(["fvsbn", "--data", f"idx:{folder}", "--device", "cpu",
+                 "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "IDX" in err
+    assert not (tmp_path / "runs").exists()  # nothing trained, nothing written

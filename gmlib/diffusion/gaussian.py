@@ -37,8 +37,9 @@ from torch import Tensor, nn
 
 from gmlib.base import GenerativeModel, Support
 from gmlib.data.digits import levels_to_signed, signed_to_levels
+from gmlib.densities import LOG_2PI
 from gmlib.diffusion.labels import as_labels, check_p_uncond, drop_labels
-from gmlib.diffusion.likelihood import LOG_2PI, discretized_gaussian_log_likelihood, normal_kl
+from gmlib.diffusion.likelihood import discretized_gaussian_log_likelihood, normal_kl
 from gmlib.diffusion.schedules import NoiseSchedule, make_schedule
 from gmlib.validation import check_int, check_nonnegative, check_tensor
 

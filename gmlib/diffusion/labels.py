@@ -9,24 +9,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from gmlib.exceptions import ConditionError
-from gmlib.validation import check_labels, check_nonnegative
+from gmlib.validation import as_labels, check_nonnegative
 
 __all__ = ["as_labels", "check_p_uncond", "drop_labels"]
-
-
-def as_labels(c: Tensor | int | None, n_classes: int | None, batch: int,
-              device: torch.device) -> Tensor | None:
-    """`c` as (batch,) int64 labels on `device`: a tensor of labels, one int for the whole
-    batch, or None (no label)."""
-    if c is None:
-        return None
-    if n_classes is None:
-        raise ConditionError("this model is unconditional (n_classes=None), so it cannot use "
-                             "the condition c")
-    if isinstance(c, int) and not isinstance(c, bool):
-        c = torch.full((batch,), c, dtype=torch.long, device=device)
-    return check_labels(c, n_classes, batch, "c").to(device)
 
 
 def drop_labels(labels: Tensor | None, n_classes: int | None, p_uncond: float) -> Tensor | None:

@@ -8,8 +8,6 @@ References:
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
@@ -49,6 +47,3 @@ def discretized_gaussian_log_likelihood(x: Tensor, mean: Tensor, std: Tensor,
     inner = torch.where(mean > x, middle, right)
     top, bottom = x > 1 - half, x < -1 + half
     return torch.where(bottom, log_cdf_upper, torch.where(top, log_survival_lower, inner))
-
-
-LOG_2PI = math.log(2 * math.pi)  # the Gaussian decoder of real-valued data

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "strip":
         try:
             written = strip_tree(args.source, args.destination)
-        except (FileNotFoundError, ValueError) as err:
+        except (OSError, ValueError) as err:  # unreadable files, malformed notebooks, bad paths
             print(f"error: {err}", file=sys.stderr)
             return 2
         for path in written:

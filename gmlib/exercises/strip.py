@@ -72,7 +72,21 @@ def _source(cell: dict[str, Any]) -> str:
 
 
 def strip_notebook(notebook: dict[str, Any]) -> dict[str, Any]:
-    """A learner copy of a notebook (nbformat 4 JSON as a dict); the input is not changed."""
+    """A learner copy of a notebook (nbformat 4 JSON as a dict); the input is not changed.
+
+    Raises:
+        ValueError: the dict is not a notebook (no list of cells, a cell without a type or
+            with a source that is not text), or a solution marker is unbalanced.
+    """
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise ValueError("not a Jupyter notebook: no list of cells")
+    for index, cell in enumerate(notebook["cells"]):
+        source = cell.get("source", "") if isinstance(cell, dict) else None
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str) or not (
+                isinstance(source, str)
+                or (isinstance(source, list) and all(isinstance(s, str) for s in source))):
+            raise ValueError(f"cell {index} is not a notebook cell (a cell_type and a text "
+                             "source)")
     copy = json.loads(json.dumps(notebook))
     for index, cell in enumerate(copy.get("cells", [])):
         try:
@@ -101,6 +115,8 @@ def strip_tree(source: str | os.PathLike, destination: str | os.PathLike) -> lis
     if destination.resolve() == source.resolve():
         raise ValueError("destination must differ from source: stripping in place would "
                          "delete the solutions")
+    if destination.exists() and not destination.is_dir():
+        raise ValueError(f"destination {str(destination)!r} is a file, not a folder")
     written = []
     for path in sorted(source.rglob("*.ipynb")):
         if ".ipynb_checkpoints" in path.parts:

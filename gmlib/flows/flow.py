@@ -19,12 +19,11 @@ import torch
 from torch import Tensor, nn
 
 from gmlib.base import DensityModel
+from gmlib.densities import LOG_2PI
 from gmlib.flows.transform import Chain, Transform, sum_except_batch
 from gmlib.validation import Support, check_nonnegative
 
 __all__ = ["Flow", "StandardNormal"]
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 class StandardNormal(nn.Module):

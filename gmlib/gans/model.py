@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from gmlib.base import ImplicitModel, Support
 from gmlib.exceptions import ConditionError
 from gmlib.gans.losses import AdversarialLoss, get_loss, gradient_penalty
-from gmlib.validation import check_int, check_labels, check_nonnegative, check_tensor
+from gmlib.validation import as_labels, check_int, check_nonnegative
 
 __all__ = ["GAN", "ConditionalGAN"]
 
@@ -143,10 +143,8 @@ class ConditionalGAN(GAN):
         if c is None:
             raise ConditionError(f"{type(self).__name__} needs labels c of shape (B,) in "
                              f"0..{self.n_classes - 1}")
-        if isinstance(c, int) and not isinstance(c, bool):
-            c = torch.full((n or 1,), c, device=self.device)
-        c = check_labels(check_tensor(c, "c"), self.n_classes, n, "c")
-        return nn.functional.one_hot(c, self.n_classes).to(self.device, torch.float32)
+        labels = as_labels(c, self.n_classes, n, self.device)
+        return nn.functional.one_hot(labels, self.n_classes).to(torch.float32)
 
     def _sample(self, n: int, c: Tensor | int | None = None, *,  # type: ignore[override]
                 generator: torch.Generator | None = None) -> Tensor:

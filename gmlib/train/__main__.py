@@ -62,6 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer; got {value}")
+    # refuse an unusable output path now, not after the training it would lose
+    folder = Path(args.out) / args.model
+    for path in (Path(args.out), folder):
+        if path.exists() and not path.is_dir():
+            parser.error(f"--out: {str(path)!r} is a file; the run writes a folder there")
     return args
 
 
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         metrics = _train(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, OSError, EOFError) as err:  # bad data files (corrupt, truncated, gzip)
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:

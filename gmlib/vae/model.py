@@ -41,7 +41,7 @@ from gmlib.exceptions import ConditionError
 from gmlib.vae.decoders import Decoder, expected_value
 from gmlib.vae.encoders import Encoder
 from gmlib.vae.priors import StandardNormalPrior, VampPrior
-from gmlib.validation import check_int, check_labels, check_nonnegative, check_positive_int
+from gmlib.validation import as_labels, check_int, check_nonnegative, check_positive_int
 
 __all__ = ["VAE", "ConditionalVAE"]
 
@@ -240,7 +240,4 @@ class ConditionalVAE(VAE):
         if c is None:
             raise ConditionError("ConditionalVAE needs the labels: pass c= (ints "
                             f"0..{self.n_classes - 1})")
-        if isinstance(c, int) and not isinstance(c, bool):
-            c = torch.full((n,), c, device=self.device)
-        labels = check_labels(c, self.n_classes, n, "c").to(self.device)
-        return F.one_hot(labels, self.n_classes).float()
+        return F.one_hot(as_labels(c, self.n_classes, n, self.device), self.n_classes).float()
