@@ -33,6 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gmlib.config import record_config
 from gmlib.exceptions import ConditionError
 from gmlib.utils import parameter_dtype
 from gmlib.validation import (
@@ -101,6 +102,12 @@ class GenerativeModel(nn.Module, ABC):
             estimator has not seen data yet (then shape checks start after `fit`).
         support: the values an observation takes (real, binary, or K integer levels).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every model records its constructor's arguments in `config` (`gmlib.config`)."""
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = record_config(cls.__dict__["__init__"])  # type: ignore[method-assign]
 
     def __init__(self, event_shape: Sequence[int] | None, support: Support) -> None:
         super().__init__()

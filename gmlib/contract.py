@@ -100,7 +100,7 @@ def _close(a: Tensor, b: Tensor, case: ContractCase, what: str, rtol: float = 1e
     assert a.shape == b.shape, f"{what}: shape {tuple(a.shape)} != {tuple(b.shape)}"
     assert torch.allclose(a.double(), b.double(), rtol=rtol, atol=1e-4), (
         f"{what}: scores differ from the float32 tensor's (max gap "
-        f"{float((a.double() - b.double()).abs().max()):.3g})")
+        f"{float((a.double() - b.double()).abs().max().detach()):.3g})")
 
 
 def _raises(kind: type[BaseException], match: str | tuple[str, ...], fn: Callable[[], object],
@@ -387,6 +387,21 @@ def _register_defaults() -> None:
     register_case(ContractCase(
         "GaussianDynamics", _seeded(lambda: GaussianDynamics(2, 1, hidden=8)), _real(2),
         condition=lambda n: torch.linspace(-1, 1, 3 * n).reshape(n, 3)))
+    from gmlib.ebm import EnergyModel
+    from gmlib.gans import ProgressiveGAN
+    from gmlib.vae import build_vae
+
+    register_case(ContractCase(
+        "ConditionalVAE", _seeded(lambda: build_vae(image, likelihood="bernoulli", hidden=(8,),
+                                                    latent_dim=2, n_classes=3)),
+        binary_image, condition=_labels(3), deterministic=False))
+    register_case(ContractCase(
+        "EnergyModel", _seeded(lambda: EnergyModel(
+            nn.Sequential(nn.Linear(2, 8), nn.SiLU(), nn.Linear(8, 1)), (2,),
+            init=lambda n: torch.rand(n, 2) * 4 - 2)),
+        _real(2), sample_options={"n_steps": 2}, score_with="unnormalized_log_prob"))
+    register_case(ContractCase("ProgressiveGAN", _seeded(lambda: ProgressiveGAN(4, width=4)),
+                               _levels((1, 8, 8), 17)))
 
 
 def _real_image(shape: tuple[int, ...]) -> Callable[[int], Tensor]:

@@ -77,8 +77,9 @@ def test_every_exported_model_class_has_a_case():
                     and not inspect.isabstract(obj) and name not in covered):
                 missing.append(f"{module}.{name}")
     # Flow (a shell around given transforms) and the rest are built by other classes' cases
-    allowed = {"gmlib.flows.Flow", "gmlib.gans.ProgressiveGAN", "gmlib.ebm.EnergyModel",
-               "gmlib.vae.ConditionalVAE", "gmlib.linear.LinearGaussianModel",
+    # Flow is the shell every flow class builds (RealNVP, Glow, MAF, SplineFlow have cases);
+    # the two bases are abstract in all but name
+    allowed = {"gmlib.flows.Flow", "gmlib.linear.LinearGaussianModel",
                "gmlib.autoregressive.AutoregressiveModel"}
     assert sorted(set(missing) - allowed) == []
 

@@ -235,3 +235,24 @@ def test_upgrade_checkpoint_adds_the_hash(tmp_path):
     upgrade_checkpoint(path)
     payload = load_checkpoint(path, DiagonalGaussian(2))  # no warning: format 2, hashed
     assert payload["format"] == 2 and payload["extra"]["upgraded_from"] == "0.1.0"
+
+
+def test_load_model_rebuilds_from_the_recorded_configuration(tmp_path):
+    """Models record their constructor's arguments (gmlib.config), so a checkpoint alone
+    rebuilds them, without the benchmark registry."""
+    from gmlib.autoregressive import MADE
+    from gmlib.train import load_model
+    from gmlib.vae import build_vae
+
+    torch.manual_seed(0)
+    model = MADE((1, 4, 4), 3, hidden_sizes=(8,), n_masks=2)
+    assert model.config["args"]["hidden_sizes"] == [8] and model.config["rebuildable"]
+    path = save_checkpoint(tmp_path / "made.pt", model)
+    again = load_model(path)
+    assert type(again) is MADE and again.config == model.config
+    x = torch.randint(3, (5, 1, 4, 4)).float()
+    assert torch.equal(again.log_prob(x), model.eval().log_prob(x))
+    vae = build_vae((1, 4, 4), likelihood="bernoulli")
+    assert not vae.config["rebuildable"]  # built from an encoder and a decoder
+    with pytest.raises(ValueError, match="records no configuration to rebuild its VAE"):
+        load_model(save_checkpoint(tmp_path / "vae.pt", vae))

@@ -96,7 +96,7 @@ class EnergyModel(GenerativeModel):
     def energy(self, x: Tensor) -> Tensor:
         """E(x) per example, shape (B,)."""
         out = self.energy_net(x)
-        return out.view(out.shape[0], -1).squeeze(-1) if out.dim() > 1 else out
+        return out.reshape(len(x)) if out.dim() > 1 else out  # (B, 1) -> (B,), B = 0 too
 
     def unnormalized_log_prob(self, x: Tensor) -> Tensor:
         """-E(x) = log p(x) + log Z per example, shape (B,)."""
@@ -127,6 +127,8 @@ class EnergyModel(GenerativeModel):
         E(x_i^-)^2), with x^- from `negatives`."""
         self.check_condition(c)
         x = self.validate_input(x)
+        if len(x) == 0:
+            return self._empty_result(x)
         negative = self.negatives(x.shape[0]).to(x)
         energies = self.energy(torch.cat([x, negative]))
         pos, neg = energies.chunk(2)

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from gmlib.train.checkpoint import load_checkpoint, save_checkpoint
+from gmlib.train.checkpoint import load_checkpoint, load_model, save_checkpoint
 from gmlib.train.distributed import init_distributed
 from gmlib.train.loop import History, fit
 
-__all__ = ["History", "fit", "init_distributed", "load_checkpoint", "save_checkpoint"]
+__all__ = ["History", "fit", "init_distributed", "load_checkpoint", "load_model",
+           "save_checkpoint"]

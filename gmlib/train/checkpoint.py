@@ -23,10 +23,12 @@ import torch
 from torch import nn
 
 import gmlib
+from gmlib.config import rebuild
 from gmlib.exceptions import IntegrityError
 from gmlib.integrity import state_digest
 
-__all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "save_checkpoint", "upgrade_checkpoint"]
+__all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "load_model", "save_checkpoint",
+           "upgrade_checkpoint"]
 
 CHECKPOINT_FORMAT = 2
 _READABLE_FORMATS = (1, 2)  # format 1 has no hash: loaded with a warning
@@ -85,6 +87,9 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *,
         "step": step,
         "optimizer": None if optimizer is None else optimizer.state_dict(),
         "extra": extra,
+        # what gmlib.train.load_model rebuilds the model from (gmlib.config), when plain
+        "model_config": getattr(model, "config", None) if getattr(
+            model, "config", {}).get("rebuildable") else None,
     }
     payload["sha256"] = _content_hash(payload)
     path = Path(path)
@@ -97,6 +102,8 @@ def _content_hash(payload: dict[str, Any]) -> str:
     """SHA-256 of the weights and the plain data (not the optimizer's state, which
     `load_state_dict` checks itself)."""
     plain = {k: payload[k] for k in ("format", "model_class", "hparams", "step", "extra")}
+    if payload.get("model_config") is not None:
+        plain["model_config"] = payload["model_config"]
     text = json.dumps(plain, sort_keys=True, default=str)
     return state_digest({**payload["state_dict"], "__plain__": torch.frombuffer(
         bytearray(text.encode()), dtype=torch.uint8)})
@@ -205,3 +212,24 @@ def upgrade_checkpoint(path: str | os.PathLike) -> Path:
     payload["sha256"] = _content_hash(payload)
     torch.save(payload, path)
     return path
+
+
+def load_model(path: str | os.PathLike, *, map_location: str | torch.device = "cpu"
+               ) -> nn.Module:
+    """Rebuild a model from its checkpoint alone (its recorded configuration, `gmlib.config`)
+    and load its weights, in eval mode.
+
+    Raises:
+        ValueError: the checkpoint holds no configuration to rebuild from (a model built from
+            other modules, or a format-1 file); then build the model yourself and call
+            `load_checkpoint(path, model)`.
+    """
+    payload = load_checkpoint(path, map_location=map_location)
+    config = payload.get("model_config")
+    if config is None:
+        raise ValueError(f"{str(path)!r} records no configuration to rebuild its "
+                         f"{payload['model_class']} from; build the model as it was built, "
+                         "then load_checkpoint(path, model)")
+    model = rebuild(config)
+    load_checkpoint(path, model, map_location=map_location)
+    return model.eval()
