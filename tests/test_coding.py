@@ -363,3 +363,25 @@ def test_bits_back_refuses_what_it_cannot_code(grey_vae, mixture_and_digits):
         bits_back_compress(grey_vae, x + 1)
     with pytest.raises(ValueError, match="coded with a BernoulliMixture; got a VAE"):
         bits_back_decompress(grey_vae, bits_back_compress(mixture, xb[:3]))
+
+
+def test_a_conditional_model_compresses_with_its_condition():
+    """compress walks the model's public conditionals, so a ConditionalPixelCNN codes
+    p(x | c); decoding needs the same c, and the stream refuses another."""
+    from gmlib.autoregressive import ConditionalPixelCNN
+    from gmlib.exceptions import ConditionError
+
+    torch.manual_seed(0)
+    model = ConditionalPixelCNN((1, 4, 4), 2, cond_channels=1, channels=8, n_layers=2).eval()
+    x = (torch.rand(6, 1, 4, 4) > 0.5).float()
+    c = torch.rand(6, 1, 4, 4)
+    data = compress(model, x, c=c)
+    assert torch.equal(decompress(model, data, c=c), x)
+    with pytest.raises(IntegrityError, match="condition_crc"):
+        decompress(model, data, c=c + 1)
+    with torch.no_grad():
+        nll_bits = float(-model.log_prob(x, c).sum()) / math.log(2)
+    assert 8 * (len(data) - envelope_bytes(data)) <= nll_bits + 16
+    unconditional = IndependentCategorical((1, 4, 4), 2).fit(x)
+    with pytest.raises(ConditionError, match="unconditional"):
+        compress(unconditional, x, c=c)

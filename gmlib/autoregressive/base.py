@@ -19,7 +19,7 @@ generator they return the same samples: the cached sampler is exact, not an appr
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import torch
@@ -147,22 +147,79 @@ class AutoregressiveModel(DensityModel):
         """Whether `sample(n, method="cached")` is available."""
         return type(self)._cached_step is not AutoregressiveModel._cached_step
 
-    def _sample(self, n: int, *, method: str | None = None,
-                generator: torch.Generator | None = None) -> Tensor:
-        """Sequential sampling with the naive or the cached sampler (the best by default)."""
+    def _sampler_method(self, method: str | None) -> str:
+        """`method` checked; None picks the cached sampler where there is one."""
         if method is None:
-            method = "cached" if self.has_cache else "naive"
+            return "cached" if self.has_cache else "naive"
         if method not in ("naive", "cached"):
             raise ValueError(f"method must be 'naive' or 'cached'; got {method!r}")
         if method == "cached" and not self.has_cache:
             raise ValueError(f"{type(self).__name__} has no cached sampler; use "
                              "method='naive'")
+        return method
+
+    def conditionals(self, n: int, *, method: str | None = None
+                     ) -> Generator[tuple[int, Tensor], Tensor, Tensor]:
+        """Walk the variables in `self.order`, yielding each one's conditional given the
+        values chosen before it; the caller sends each chosen value back.
+
+        This is the one loop behind sampling and `gmlib.coding.compress`: a sampler sends a
+        draw, a coder the value it codes. `method="naive"` runs the network on the partial
+        input for every variable; `"cached"` (the default where the model has a cache) takes
+        one cheap step per variable; both give the same logits.
+
+        Yields:
+            (i, logits): the variable's index in 0..D-1 and its logits, (n, K) or, for
+            binary models, (n,) Bernoulli logits. Send the chosen values, (n,), back.
+
+        Returns:
+            The filled values, (n, D) (the generator's return value).
+
+        Examples:
+            >>> import torch
+            >>> from gmlib.autoregressive import NADE
+            >>> model = NADE(4, hidden=8)
+            >>> steps = model.conditionals(2)
+            >>> i, logits = next(steps)
+            >>> for _ in range(3):  # always choose 1
+            ...     i, logits = steps.send(torch.ones(2))
+            >>> (i, tuple(logits.shape))
+            (3, (2,))
+        """
+        method = self._sampler_method(method)
+        x = torch.zeros(n, self.n_dims, dtype=self.dtype, device=self.device)
+        if method == "naive":
+            for i in self.order.tolist():
+                value = yield i, self.conditional_logits(self.encode(x))[:, i]
+                x[:, i] = value.to(x)
+            return x
+        state, previous = self._start_cache(n), None
+        for t, i in enumerate(self.order.tolist()):
+            logits, state = self._cached_step(previous, t, state)
+            value = yield i, logits
+            x[:, i] = value.to(x)
+            previous = self.encode(x[:, i:i + 1])  # (n, 1) or (n, 1, K): the value just set
+        return x
+
+    def _sample(self, n: int, *, method: str | None = None,
+                generator: torch.Generator | None = None) -> Tensor:
+        """Sequential sampling with the naive or the cached sampler (the best by default)."""
+        method = self._sampler_method(method)
         # one uniform per variable and sample, drawn on the CPU: reproducible on any device
         uniforms = torch.rand(self.n_dims, n, generator=generator, dtype=torch.float64)
         uniforms = uniforms.to(self.device)
-        sampler = self._sample_cached if method == "cached" else self._sample_naive
-        x = sampler(uniforms)
-        return x.reshape(n, *self.event_shape)
+        return self._draw(uniforms, method).reshape(n, *self.event_shape)
+
+    def _draw(self, uniforms: Tensor, method: str) -> Tensor:
+        """Samples (n, D) from `conditionals`, variable order[r] from uniforms[r] (D, n)."""
+        steps = self.conditionals(uniforms.shape[1], method=method)
+        _, logits = next(steps)
+        for r in range(self.n_dims):
+            try:
+                _, logits = steps.send(draw_categorical(logits, uniforms[r]))
+            except StopIteration as done:
+                return done.value
+        raise RuntimeError("conditionals yielded more variables than D")
 
     def complete(self, x: Tensor, n_known: int, *,
                  generator: torch.Generator | None = None) -> Tensor:
@@ -229,15 +286,13 @@ class AutoregressiveModel(DensityModel):
                 flat[:, i] = torch.where(missing, drawn.to(flat.dtype), flat[:, i])
         return flat.reshape(batch, *self.event_shape)
 
-    def _sample_naive(self, uniforms: Tensor, order: Tensor | None = None) -> Tensor:
+    def _sample_naive(self, uniforms: Tensor) -> Tensor:
         """D full network passes; pass r fills variable order[r].
 
         Shapes:
             uniforms: (D, n) -> samples (n, D)
         """
-        order = self.order if order is None else order
-        x = torch.zeros(uniforms.shape[1], self.n_dims, dtype=self.dtype, device=self.device)
-        return self._fill(x, uniforms, order, 0)
+        return self._draw(uniforms, "naive")
 
     def _fill(self, x: Tensor, uniforms: Tensor, order: Tensor, start: int) -> Tensor:
         """Draw variables order[start:] in turn, one full pass each, into x (in place).
@@ -252,22 +307,13 @@ class AutoregressiveModel(DensityModel):
         return x
 
     def _sample_cached(self, uniforms: Tensor) -> Tensor:
-        """D cheap steps in `self.order`: each feeds the value just drawn to `_cached_step`.
-
-        Step r fills variable order[r] from uniforms[r], as the naive sampler does, so both
-        samplers turn the same uniforms into the same values.
+        """D cheap steps in `self.order` (see `conditionals`); the same uniforms give the
+        same values as the naive sampler.
 
         Shapes:
             uniforms: (D, n) -> samples (n, D)
         """
-        n = uniforms.shape[1]
-        x = torch.zeros(n, self.n_dims, dtype=self.dtype, device=self.device)
-        state, previous = self._start_cache(n), None
-        for r, i in enumerate(self.order.tolist()):
-            logits, state = self._cached_step(previous, r, state)
-            x[:, i] = draw_categorical(logits, uniforms[r])
-            previous = self.encode(x[:, i:i + 1])  # (n, 1) or (n, 1, K): the value just drawn
-        return x
+        return self._draw(uniforms, "cached")
 
     def _start_cache(self, n: int) -> Any:
         """The empty cache of a sampler for `n` samples (models with a cache override it)."""

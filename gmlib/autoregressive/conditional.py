@@ -17,7 +17,7 @@ and `complete(x, n_known, c=y)`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -92,6 +92,15 @@ class ConditionalPixelCNN(PixelCNN):
     @property
     def is_conditional(self) -> bool:
         return True
+
+    def conditionals(self, n: int, c: Tensor | None = None, *,  # type: ignore[override]
+                     method: str | None = None
+                     ) -> Generator[tuple[int, Tensor], Tensor, Tensor]:
+        """`AutoregressiveModel.conditionals` given the condition y (`c`)."""
+        if c is None and self._condition is not None:  # inside sample/complete: already set
+            return (yield from super().conditionals(n, method=method))
+        with self._conditioned(c, n):
+            return (yield from super().conditionals(n, method=method))
 
     def _sample(self, n: int, c: Tensor | None = None, *,  # type: ignore[override]
                 method: str | None = None, generator: torch.Generator | None = None) -> Tensor:

@@ -11,16 +11,17 @@ cached sampler (NADE, MADE, WaveNet, SequenceLSTM, the transformer) take one che
 per variable, in the model's order, on both sides instead of a full network pass.
 
 Format (version 2): the coder's payload in `gmlib.coding.envelope` (magic b"GMLZ"), whose
-fields are the number of examples N, D, the levels K and the table bits, and which records
-the model's fingerprint and a CRC-32, so decoding with another model, other bits or a
-corrupted stream is refused with what differs. Variables are coded dimension-major
+fields are the number of examples N, D, the levels K, the table bits and a CRC-32 of the
+condition (0 for none), and which records the model's fingerprint and a CRC-32 of the
+stream, so decoding with another model, other bits, another condition or a corrupted
+stream is refused with what differs. Variables are coded dimension-major
 (variable 1 of every example, then variable 2, ...) so the decoder fills all examples in
 parallel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +31,7 @@ from gmlib.coding.arithmetic import ArithmeticDecoder, ArithmeticEncoder
 from gmlib.coding.envelope import open_envelope, seal
 from gmlib.coding.tables import probabilities_to_cdf
 from gmlib.independent import IndependentCategorical
+from gmlib.integrity import payload_checksum
 
 __all__ = ["MAGIC", "VERSION", "compress", "decompress"]
 
@@ -48,8 +50,8 @@ def _check_model(model: nn.Module) -> tuple[int, int]:
                     f"{type(model).__name__}")
 
 
-def _conditionals(model: nn.Module, x: Tensor | None, n: int,
-                  bits: int) -> Iterator[tuple[int, Tensor]]:
+def _conditionals(model: nn.Module, x: Tensor | None, n: int, bits: int,
+                  c: Tensor | None = None) -> Generator[tuple[int, Tensor], Tensor, None]:
     """Yield (variable index, (n, K + 1) tables) in coding order.
 
     With `x`, the encoder's view: before variable i is coded, the partial input holds the
@@ -61,22 +63,17 @@ def _conditionals(model: nn.Module, x: Tensor | None, n: int,
         for i in range(len(tables)):
             yield i, tables[i].expand(n, -1)
         return
-    partial = torch.zeros(n, model.n_dims, dtype=model.dtype, device=model.device)
-    if model.has_cache:
-        # the sampler's cache (a running sum, computed hidden units, queues, keys/values, an
-        # RNN state): one cheap step per variable, in the model's order, instead of a full
-        # pass; both sides take this same path
-        state, previous = model._start_cache(n), None
-        for t, i in enumerate(model.order.tolist()):
-            logits, state = model._cached_step(previous, t, state)
-            value = yield i, probabilities_to_cdf(_probabilities(logits), bits)
-            partial[:, i] = (x[:, i] if x is not None else value).to(partial)
-            previous = model.encode(partial[:, i:i + 1])
-        return
-    for i in model.order.tolist():
-        logits = model.conditional_logits(model.encode(partial))[:, i]
+    # the model's own walk over its conditionals (the sampler's cache where it has one: a
+    # running sum, hidden units, queues, keys/values, an RNN state), on both sides alike
+    options = {} if c is None else {"c": c}
+    steps = model.conditionals(n, **options)
+    i, logits = next(steps)
+    while True:
         value = yield i, probabilities_to_cdf(_probabilities(logits), bits)
-        partial[:, i] = (x[:, i] if x is not None else value).to(partial)
+        try:
+            i, logits = steps.send(x[:, i] if x is not None else value)
+        except StopIteration:
+            return
 
 
 def _probabilities(logits: Tensor) -> Tensor:
@@ -88,11 +85,13 @@ def _probabilities(logits: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def compress(model: nn.Module, x: Tensor, *, bits: int = 16) -> bytes:
+def compress(model: nn.Module, x: Tensor, *, c: Tensor | None = None, bits: int = 16) -> bytes:
     """Code the examples `x` (values 0..K-1) losslessly with the model's probabilities.
 
     The payload costs about -log2 p(x) bits per example (the model's NLL in bits), plus
     2 bits and a byte of padding for the whole batch and the quantisation of p to `bits`.
+    A conditional model (`ConditionalPixelCNN`) codes p(x | c): pass its condition `c`,
+    and the same `c` to `decompress` (the stream records a checksum of it).
 
     Shapes:
         x: (N, *event_shape) -> bytes
@@ -112,19 +111,30 @@ def compress(model: nn.Module, x: Tensor, *, bits: int = 16) -> bytes:
     x = model.validate_input(x)
     x = x.reshape(len(x), n_dims)
     x = x.to(model.device) if isinstance(model, AutoregressiveModel) else x
+    model.check_condition(c)
     encoder = ArithmeticEncoder()
-    steps = _conditionals(model, x, len(x), bits)
+    steps = _conditionals(model, x, len(x), bits, c)
     for i, tables in steps:
         symbols = x[:, i].long().tolist()
         for symbol, table in zip(symbols, tables.tolist(), strict=True):
             encoder.encode(symbol, table)
-    fields = {"n": len(x), "n_dims": n_dims, "n_levels": n_levels, "bits": bits}
+    fields = {"n": len(x), "n_dims": n_dims, "n_levels": n_levels, "bits": bits,
+              "condition_crc": _condition_crc(c)}
     return seal(MAGIC, VERSION, model, fields, encoder.finish())
 
 
+def _condition_crc(c: Tensor | None) -> int:
+    """CRC-32 of a condition's values (0 for none), so decoding with another c is refused."""
+    if c is None:
+        return 0
+    flat = c.detach().to("cpu", torch.float64).contiguous().reshape(-1)
+    return payload_checksum(flat.numpy().tobytes()) | 1
+
+
 @torch.no_grad()
-def decompress(model: nn.Module, data: bytes, *, bits: int = 16) -> Tensor:
-    """Invert `compress` with the same model (and `bits`).
+def decompress(model: nn.Module, data: bytes, *, c: Tensor | None = None,
+               bits: int = 16) -> Tensor:
+    """Invert `compress` with the same model (and `bits`, and condition `c`).
 
     Shapes:
         returns (N, *event_shape) float values 0..K-1
@@ -133,11 +143,12 @@ def decompress(model: nn.Module, data: bytes, *, bits: int = 16) -> Tensor:
     model.eval()
     fields, payload = open_envelope(
         data, MAGIC, VERSION, model,
-        {"n": None, "n_dims": n_dims, "n_levels": n_levels, "bits": bits}, what="compress")
+        {"n": None, "n_dims": n_dims, "n_levels": n_levels, "bits": bits,
+         "condition_crc": _condition_crc(c)}, what="compress")
     n = fields["n"]
     decoder = ArithmeticDecoder(payload)
     out = torch.zeros(n, n_dims)
-    steps = _conditionals(model, None, n, bits)
+    steps = _conditionals(model, None, n, bits, c)
     step = next(steps, None)
     while step is not None:
         i, tables = step
