@@ -354,9 +354,9 @@ def _register_defaults() -> None:
         binary_image, condition=_labels(3)))
     nets = {
         "FVSBN": (lambda: ar.FVSBN(flat), binary_flat),
-        "NADE": (lambda: ar.NADE(flat, 8), binary_flat),
+        "NADE": (lambda: ar.NADE(flat, hidden=8), binary_flat),
         "MADE": (lambda: ar.MADE(flat, 3, hidden_sizes=(16,), n_masks=2), _levels(flat, 3)),
-        "RNADE": (lambda: ar.RNADE(3, 8, 2), _real(3)),
+        "RNADE": (lambda: ar.RNADE(3, hidden=8, n_components=2), _real(3)),
         "CausalTransformer": (lambda: ar.CausalTransformer(flat, 3, width=16, n_layers=1,
                                                            n_heads=2), _levels(flat, 3)),
         "PixelCNN": (lambda: ar.PixelCNN(image, 3, channels=8, n_layers=2), grey),

@@ -198,7 +198,7 @@ def test_decompress_refuses_another_model_other_bits_and_corruption():
     with pytest.raises(IntegrityError, match="n_levels=17; the decoder has n_levels=9"):
         decompress(IndependentCategorical((1, 8, 8), 9), data)
     with pytest.raises(IntegrityError, match="coded with a IndependentCategorical; got a NADE"):
-        decompress(NADE(64, 8), data)
+        decompress(NADE(64, hidden=8), data)
     with pytest.raises(IntegrityError, match="bits=16; the decoder has bits=12"):
         decompress(model, data, bits=12)
     old = bytearray(data)

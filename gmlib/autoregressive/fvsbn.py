@@ -36,7 +36,7 @@ class FVSBN(AutoregressiveModel):
 
     binary_inputs_as_values = True
 
-    def __init__(self, event_shape: int | Sequence[int],
+    def __init__(self, event_shape: int | Sequence[int], *,
                  order: Sequence[int] | Tensor | str | None = None) -> None:
         super().__init__(event_shape, 2, order=order)
         self.linear = MaskedLinear(self.n_dims, self.n_dims)

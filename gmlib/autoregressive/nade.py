@@ -56,7 +56,7 @@ class NADE(AutoregressiveModel):
 
     binary_inputs_as_values = True
 
-    def __init__(self, event_shape: int | Sequence[int], hidden: int = 100,
+    def __init__(self, event_shape: int | Sequence[int], *, hidden: int = 100,
                  order: Sequence[int] | Tensor | str | None = None) -> None:
         super().__init__(event_shape, 2, order=order)
         check_int(hidden, "hidden", 1)

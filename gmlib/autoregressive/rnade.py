@@ -45,7 +45,7 @@ class RNADE(DensityModel):
         (B, D, C) tensors (mixture logits, means, log scales), indexed by variable
     """
 
-    def __init__(self, event_shape: int | Sequence[int], hidden: int = 64,
+    def __init__(self, event_shape: int | Sequence[int], *, hidden: int = 64,
                  n_components: int = 5,
                  order: Sequence[int] | Tensor | str | None = None) -> None:
         event_shape = as_event_shape(event_shape)

@@ -34,7 +34,7 @@ class GaussianDynamics(DensityModel):
         log_prob(x, c=c): x (B, S), c (B, S + A) -> (B,); predict(s, a) -> s' (B, S)
     """
 
-    def __init__(self, state_dim: int, action_dim: int, hidden: int = 64) -> None:
+    def __init__(self, state_dim: int, action_dim: int, *, hidden: int = 64) -> None:
         self.state_dim = check_positive_int(state_dim, "state_dim")
         self.action_dim = check_positive_int(action_dim, "action_dim")
         super().__init__((self.state_dim,), Support.real())
