@@ -104,7 +104,7 @@ class GenerativeModel(nn.Module, ABC):
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every model records its constructor's arguments in `config` (`gmlib.config`)."""
+        """Every model records its constructor's arguments in `init_config` (`gmlib.config`)."""
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
             cls.__init__ = record_config(cls.__dict__["__init__"])  # type: ignore[method-assign]
@@ -122,6 +122,8 @@ class GenerativeModel(nn.Module, ABC):
         for tensor in (*self.parameters(), *self.buffers()):
             return tensor.device
         return torch.device("cpu")
+
+    moves_inputs = False  # True: a subclass moves inputs to its device instead of refusing
 
     @property
     def input_dtype(self) -> torch.dtype:
@@ -152,7 +154,7 @@ class GenerativeModel(nn.Module, ABC):
         if self.event_shape is not None:
             check_event_shape(x, self.event_shape, name)
         state = next(itertools.chain(self.parameters(), self.buffers()), None)
-        if state is not None and x.device != state.device:
+        if state is not None and x.device != state.device and not self.moves_inputs:
             raise ValueError(f"{name} is on {x.device} but {type(self).__name__} is on "
                              f"{state.device}; move one of them with .to(...)")
         return check_support(x, self.support, name)
@@ -185,8 +187,9 @@ class GenerativeModel(nn.Module, ABC):
             kwargs["c"] = c
         with torch.no_grad():
             if n == 0:  # one draw, cut to none: the right shape, dtype and device for free
-                if isinstance(c, Tensor) and c.dim() > 0 and len(c) == 0:
-                    kwargs["c"] = c.new_zeros((1, *c.shape[1:]))
+                for key, value in kwargs.items():  # per-sample tensors (labels, codes) of 0
+                    if isinstance(value, Tensor) and value.dim() > 0 and len(value) == 0:
+                        kwargs[key] = value.new_zeros((1, *value.shape[1:]))
                 return self._sample(1, **kwargs)[:0]
             return self._sample(n, **kwargs)
 

@@ -1,13 +1,14 @@
 """Each model records the arguments it was built with, so a checkpoint can rebuild it.
 
 `GenerativeModel.__init_subclass__` wraps every model's `__init__` with `record_config`:
-after the outermost constructor returns, `model.config` holds `{"module", "class",
+after the outermost constructor returns, `model.init_config` holds `{"module", "class",
 "args"}`, the arguments bound to the signature with defaults applied. When they are plain
 data (numbers, strings, lists, dicts, None) the model is rebuildable without the benchmark
 registry: `save_checkpoint` stores the configuration and `gmlib.train.load_model(path)`
 rebuilds the model and loads its weights. Models built from other modules (a VAE from its
-encoder and decoder, a GAN from its networks, a flow from its transforms) record
-`rebuildable: False` and say so when one tries.
+encoder and decoder, a GAN from its networks, a flow from its transforms) and fitted
+estimators (whose state `fit` creates) record `rebuildable: False` and say so when one
+tries.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def _plain(value: Any) -> Any:
 
 
 def record_config(init: Callable[..., None]) -> Callable[..., None]:
-    """Wrap a model's `__init__` so the outermost call records `self.config`."""
+    """Wrap a model's `__init__` so the outermost call records `self.init_config`.
+
+    A class sets `config_rebuildable = False` when its constructor's arguments do not
+    determine the model (a fitted estimator's state comes from `fit`)."""
     signature = inspect.signature(init)
 
     @functools.wraps(init)
@@ -69,9 +73,12 @@ def record_config(init: Callable[..., None]) -> Callable[..., None]:
                 if p.kind is inspect.Parameter.VAR_KEYWORD:
                     arguments.update(arguments.pop(name, {}))
             values = {k: _plain(v) for k, v in arguments.items()}
-            object.__setattr__(self, "config", {
+            rebuildable = is_plain(values) and getattr(type(self), "config_rebuildable", True)
+            # in the instance's __dict__ under its own name: no module, parameter or
+            # property of a subclass is shadowed
+            self.__dict__["init_config"] = {
                 "module": type(self).__module__, "class": type(self).__qualname__,
-                "args": values, "rebuildable": is_plain(values)})
+                "args": values, "rebuildable": bool(rebuildable)}
 
     return wrapped
 
@@ -86,9 +93,9 @@ def rebuild(config: dict[str, Any]) -> nn.Module:
     if not isinstance(config, dict) or not {"module", "class", "args"} <= set(config):
         raise ValueError("not a model configuration (module, class, args)")
     if not config.get("rebuildable", False):
-        raise ValueError(f"a {config['class']} is built from other modules (its args are not "
-                         "plain data), so it cannot be rebuilt from its configuration; build "
-                         "it as you did, then load_checkpoint(path, model)")
+        raise ValueError(f"a {config['class']} cannot be rebuilt from its configuration (it is "
+                         "built from other modules, or its state comes from fit); build it "
+                         "as you did, then load_checkpoint(path, model)")
     if not str(config["module"]).startswith("gmlib."):
         raise ValueError(f"only gmlib's models are rebuilt; got {config['module']}")
     try:

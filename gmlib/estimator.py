@@ -34,6 +34,9 @@ class FittedEstimator(DensityModel):
     of its fitted tensors; `fit` follows the device of its data.
     """
 
+    config_rebuildable = False  # the fitted state comes from fit, not from the constructor
+    moves_inputs = True  # inputs follow the fitted tensors' device (not refused)
+
     def __init__(self, support: Support, dtype: torch.dtype) -> None:
         super().__init__(None, support)
         if dtype not in (torch.float32, torch.float64):

@@ -43,7 +43,8 @@ def state_digest(state: Mapping[str, Tensor]) -> str:
 def model_fingerprint(model: nn.Module) -> bytes:
     """`FINGERPRINT_BYTES` bytes identifying a model's class, configuration and weights."""
     digest = hashlib.sha256(type(model).__qualname__.encode())
-    for attribute in ("event_shape", "support", "n_levels", "order"):
+    # mask_index: a MADE's current mask is an attribute, not state, but changes its outputs
+    for attribute in ("event_shape", "support", "n_levels", "order", "mask_index"):
         value = getattr(model, attribute, None)
         if isinstance(value, Tensor):
             value = value.tolist()

@@ -84,7 +84,12 @@ def as_batch(x: object, dtype: torch.dtype, name: str = "x") -> Tensor:
         raise TypeError(f"{name} must hold real numbers; got dtype {x.dtype}")
     check_finite(x, name)
     if x.dtype != dtype:
-        x = x.to(dtype)
+        cast = x.to(dtype)
+        if cast.is_floating_point() and not bool(torch.isfinite(cast).all()):
+            big = x[~torch.isfinite(cast)].flatten()[0].item()
+            raise ValueError(f"{name} holds values beyond the range of {dtype} (e.g. {big:g}), "
+                             "the model's dtype; rescale the data")
+        x = cast
     return x.contiguous()
 
 

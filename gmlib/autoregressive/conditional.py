@@ -96,9 +96,16 @@ class ConditionalPixelCNN(PixelCNN):
     def conditionals(self, n: int, c: Tensor | None = None, *,  # type: ignore[override]
                      method: str | None = None
                      ) -> Generator[tuple[int, Tensor], Tensor, Tensor]:
-        """`AutoregressiveModel.conditionals` given the condition y (`c`)."""
+        """`AutoregressiveModel.conditionals` given the condition y (`c`).
+
+        The condition is held by the model while the walk runs, so one walk runs at a time:
+        starting another with its own `c` before the first finished is a RuntimeError.
+        """
         if c is None and self._condition is not None:  # inside sample/complete: already set
             return (yield from super().conditionals(n, method=method))
+        if self._condition is not None:
+            raise RuntimeError(f"{type(self).__name__} is already walking its conditionals "
+                               "under another condition; finish (or close) that walk first")
         with self._conditioned(c, n):
             return (yield from super().conditionals(n, method=method))
 

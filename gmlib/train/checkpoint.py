@@ -5,9 +5,11 @@ the internet cannot run code on load. That is why everything stored besides tens
 plain data (numbers, strings, lists, dicts), which `save_checkpoint` checks before writing.
 
 Format 2 adds a content hash: `sha256` is the SHA-256 of the weights (names, dtypes, shapes
-and values; `gmlib.integrity.state_digest`) and of the plain data, checked on load, so a
-file changed after it was written (a flipped bit, 64 overwritten bytes) is refused with
-`IntegrityError` instead of loading wrong weights. Loading names a missing entry, another
+and values; `gmlib.integrity.state_digest`) and of the plain data (format, class, hparams,
+step, extra, the model's configuration), checked on load, so a change to any of them after
+the file was written (a flipped bit, 64 overwritten bytes) is refused with `IntegrityError`
+instead of loading wrong weights. The optimizer's state and the version strings are not
+covered. Loading names a missing entry, another
 format version, another class and every parameter whose shape differs.
 """
 
@@ -88,8 +90,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *,
         "optimizer": None if optimizer is None else optimizer.state_dict(),
         "extra": extra,
         # what gmlib.train.load_model rebuilds the model from (gmlib.config), when plain
-        "model_config": getattr(model, "config", None) if getattr(
-            model, "config", {}).get("rebuildable") else None,
+        "model_config": getattr(model, "init_config", None) if getattr(
+            model, "init_config", {}).get("rebuildable") else None,
     }
     payload["sha256"] = _content_hash(payload)
     path = Path(path)
@@ -99,8 +101,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *,
 
 
 def _content_hash(payload: dict[str, Any]) -> str:
-    """SHA-256 of the weights and the plain data (not the optimizer's state, which
-    `load_state_dict` checks itself)."""
+    """SHA-256 of the weights and the plain data (not the optimizer's state, whose
+    `load_state_dict` checks only its structure, nor the version strings)."""
     plain = {k: payload[k] for k in ("format", "model_class", "hparams", "step", "extra")}
     if payload.get("model_config") is not None:
         plain["model_config"] = payload["model_config"]

@@ -65,7 +65,8 @@ def _loader(data: Data, batch_size: int, shuffle: bool, seed: int | None,
 
 
 def _batch_loss(loss_fn: Callable[..., Tensor], batch: Tensor | list[Tensor] | tuple[Tensor, ...],
-                device: torch.device, name: str) -> tuple[Tensor, int]:
+                device: torch.device, name: str, model: nn.Module | None = None
+                ) -> tuple[Tensor, int]:
     """Mean loss of one batch; a `(x, c)` batch is a conditional model's `loss(x, c=c)`.
 
     `loss_fn` is the model's `loss`, or the module that computes it under torchrun."""
@@ -75,7 +76,6 @@ def _batch_loss(loss_fn: Callable[..., Tensor], batch: Tensor | list[Tensor] | t
         x, kwargs = batch[0].to(device), {}
     elif isinstance(batch, list | tuple) and len(batch) == 2:
         x, kwargs = batch[0].to(device), {"c": batch[1].to(device)}
-        model = getattr(loss_fn, "__self__", None)  # the model whose bound `loss` this is
         if isinstance(model, GenerativeModel):  # an unconditional model must not drop c
             model.check_condition(kwargs["c"])
     else:
@@ -96,7 +96,7 @@ def _evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> flo
     model.eval()
     total, count = 0.0, 0
     for batch in loader:
-        loss, n = _batch_loss(model.loss, batch, device, type(model).__name__)
+        loss, n = _batch_loss(model.loss, batch, device, type(model).__name__, model)
         total += float(loss) * n
         count += n
     total, count = ddp.reduce_sums(total, count, device=device)
@@ -234,7 +234,7 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
     # model.loss as a module; under torchrun, DDP averages its gradients over the processes
     name = type(model).__name__
     step_module = ddp.wrap(model, device, probe=lambda: _batch_loss(
-        model.loss, next(iter(train_loader)), device, name)[0])
+        model.loss, next(iter(train_loader)), device, name, model)[0])
     if ddp.is_distributed():
         # same weights everywhere (DDP broadcast them), but different dropout and noise draws
         torch.manual_seed(torch.initial_seed() + ddp.rank())
@@ -252,7 +252,7 @@ def fit(model: nn.Module, train_data: Data, *, val_data: Data | None = None,
         total, count = 0.0, 0
         for batch in train_loader:
             with autocast:
-                loss, n = _batch_loss(step_module, batch, device, name)
+                loss, n = _batch_loss(step_module, batch, device, name, model)
             if not torch.isfinite(loss):
                 raise ValueError(f"the training loss became {loss.item()} at step "
                                  f"{history.steps_run} (epoch {epoch}); lower lr or set "

@@ -188,6 +188,8 @@ class VAE(LatentVariableModel):
         """Per-example training loss: -(E_q[log p(x|z)] - beta_t KL), or minus the IWAE bound
         with `train_k` samples. Each call in training mode counts one warm-up step."""
         x = self.validate_input(x)
+        if len(x) == 0:
+            return self._empty_result(x)
         if self.train_k > 1:
             value = -self._iwae_bound(x, self.train_k, c)
         else:
