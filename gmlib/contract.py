@@ -138,12 +138,20 @@ def check_score_shapes(case: ContractCase) -> None:
         assert bool(torch.isfinite(out).all()), f"a batch of {n} has non-finite scores"
 
 
-def check_input_dtypes(case: ContractCase) -> None:
+def _reference(case: ContractCase, n: int) -> tuple[nn.Module, Tensor, Tensor] | None:
+    """A fresh model, n examples and their float32 scores; None for a model with no score."""
     model = _model(case)
     if scorer(model) is None:
+        return None
+    x = case.data(n)
+    return model, x, _score(model, case, x)
+
+
+def check_input_dtypes(case: ContractCase) -> None:
+    found = _reference(case, 4)
+    if found is None:
         return
-    x = case.data(4)
-    reference = _score(model, case, x)
+    model, x, reference = found
     is_integral = bool((x == x.round()).all())
     kinds: list[torch.dtype] = [torch.float64]
     if is_integral:
@@ -155,11 +163,10 @@ def check_input_dtypes(case: ContractCase) -> None:
 
 
 def check_array_like_inputs(case: ContractCase) -> None:
-    model = _model(case)
-    if scorer(model) is None:
+    found = _reference(case, 3)
+    if found is None:
         return
-    x = case.data(3)
-    reference = _score(model, case, x)
+    model, x, reference = found
     _close(_score(model, case, x.numpy()), reference, case, "a numpy array")
     _close(_score(model, case, x.double().numpy()), reference, case, "a float64 numpy array")
     _close(_score(model, case, x.tolist()), reference, case, "a nested list")
@@ -167,11 +174,10 @@ def check_array_like_inputs(case: ContractCase) -> None:
 
 
 def check_layout_and_grad(case: ContractCase) -> None:
-    model = _model(case)
-    if scorer(model) is None:
+    found = _reference(case, 3)
+    if found is None:
         return
-    x = case.data(3)
-    reference = _score(model, case, x)
+    model, x, reference = found
     strided = torch.stack([x, x], -1)[..., 0]  # the same values, not contiguous
     assert not strided.is_contiguous() or strided.dim() == 1
     _close(_score(model, case, strided), reference, case, "a non-contiguous input")

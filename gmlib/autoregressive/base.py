@@ -306,15 +306,6 @@ class AutoregressiveModel(DensityModel):
             x[:, i] = draw_categorical(logits, uniforms[r])
         return x
 
-    def _sample_cached(self, uniforms: Tensor) -> Tensor:
-        """D cheap steps in `self.order` (see `conditionals`); the same uniforms give the
-        same values as the naive sampler.
-
-        Shapes:
-            uniforms: (D, n) -> samples (n, D)
-        """
-        return self._draw(uniforms, "cached")
-
     def _start_cache(self, n: int) -> Any:
         """The empty cache of a sampler for `n` samples (models with a cache override it)."""
         return None
